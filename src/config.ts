@@ -1,0 +1,117 @@
+// The only module that reads process.env. Everything else receives a Config.
+import path from 'node:path';
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bytes = z.coerce.number().int().positive();
+const seconds = z.coerce.number().int().positive();
+const url = z.string().url();
+const storageUrl = z
+  .string()
+  .regex(/^(file|s3|gs):\/\/.+/, 'must start with file://, s3:// or gs://');
+const cidrList = z
+  .string()
+  .transform((s) => s.split(',').map((c) => c.trim()).filter(Boolean));
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+// Each entry: variable name -> schema (undefined when unset).
+const variables = {
+  PORT: port.optional(),
+  HOST: z.string().min(1).optional(),
+  PUBLIC_URL: url.optional(),
+  DATA_DIR: z.string().min(1).optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  STORAGE_URL: storageUrl.optional(),
+  S3_ENDPOINT: url.optional(),
+  S3_REGION: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  STORAGE_EMULATOR_HOST: z.string().min(1).optional(),
+  SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  FETCH_ALLOW_NETWORKS: cidrList.optional(),
+  MAX_UPLOAD_BYTES: bytes.optional(),
+  MAX_FILE_BYTES: bytes.optional(),
+  MAX_FETCH_BYTES: bytes.optional(),
+  UPLOAD_TTL_SECONDS: seconds.optional(),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+  LOG_LEVEL: logLevel.optional(),
+  EMBEDDED_PG_PORT: port.optional(),
+} as const;
+
+type Raw = { [K in keyof typeof variables]: z.output<(typeof variables)[K]> };
+
+export interface Config {
+  host: string;
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  /** undefined: start embedded PostgreSQL under dataDir */
+  databaseUrl: string | undefined;
+  storageUrl: string;
+  s3: { endpoint?: string; region?: string; forcePathStyle: boolean };
+  gcs: { emulatorHost?: string };
+  /** undefined: generated and kept under dataDir */
+  signingSecret: string | undefined;
+  fetchAllowNetworks: string[];
+  limits: {
+    maxUploadBytes: number;
+    maxFileBytes: number;
+    maxFetchBytes: number;
+    uploadTtlSeconds: number;
+  };
+  workerConcurrency: number;
+  logLevel: z.output<typeof logLevel>;
+  embeddedPgPort: number;
+}
+
+const GiB = 1024 ** 3;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = {} as Record<string, unknown>;
+  for (const [name, schema] of Object.entries(variables)) {
+    const value = env[name];
+    const parsed = schema.safeParse(value === '' ? undefined : value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ConfigError(name, `(${JSON.stringify(value)}): ${issue?.message ?? 'invalid'}`);
+    }
+    raw[name] = parsed.data;
+  }
+  const r = raw as Raw;
+  const host = r.HOST ?? '127.0.0.1';
+  const listenPort = r.PORT ?? 4000;
+  const dataDir = path.resolve(r.DATA_DIR ?? './.data');
+  return {
+    host,
+    port: listenPort,
+    publicUrl: (r.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${listenPort}`).replace(/\/$/, ''),
+    dataDir,
+    databaseUrl: r.DATABASE_URL,
+    storageUrl: r.STORAGE_URL ?? `file://${path.join(dataDir, 'objects')}`,
+    s3: { endpoint: r.S3_ENDPOINT, region: r.S3_REGION, forcePathStyle: r.S3_FORCE_PATH_STYLE ?? false },
+    gcs: { emulatorHost: r.STORAGE_EMULATOR_HOST },
+    signingSecret: r.SIGNING_SECRET,
+    fetchAllowNetworks: r.FETCH_ALLOW_NETWORKS ?? [],
+    limits: {
+      maxUploadBytes: r.MAX_UPLOAD_BYTES ?? 5 * GiB,
+      maxFileBytes: r.MAX_FILE_BYTES ?? 50 * 1024 ** 2,
+      maxFetchBytes: r.MAX_FETCH_BYTES ?? 5 * GiB,
+      uploadTtlSeconds: r.UPLOAD_TTL_SECONDS ?? 3600,
+    },
+    workerConcurrency: r.WORKER_CONCURRENCY ?? 8,
+    logLevel: r.LOG_LEVEL ?? 'info',
+    embeddedPgPort: r.EMBEDDED_PG_PORT ?? 0,
+  };
+}
