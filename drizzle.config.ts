@@ -1,0 +1,10 @@
+import { defineConfig } from 'drizzle-kit';
+
+export default defineConfig({
+  dialect: 'postgresql',
+  schema: './src/db/all-tables.ts',
+  out: './migrations',
+  // pg-boss owns the "pgboss" schema; drizzle-kit must never diff or drop it.
+  schemaFilter: ['public'],
+  dbCredentials: { url: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
+});
