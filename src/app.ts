@@ -7,7 +7,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { headersFromParams, readCredentials } from './auth/credentials.js';
 import type { AuthResult } from './auth/service.js';
-import { createGraphQLServer } from './graphql/yoga.js';
+import { attachIdentity, createGraphQLServer } from './graphql/yoga.js';
 import { sendError, sendJson } from './http/respond.js';
 import type { AppServices } from './services.js';
 
@@ -63,7 +63,7 @@ export function createApp(services: AppServices, routes: HttpRoute[] = []) {
     if (path === '/graphql') {
       const wantsGraphiQL = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
       if (wantsGraphiQL) {
-        await yoga.handleNodeRequestAndResponse(req, res, { req, res, requestId } as never);
+        await yoga.requestListener(req, res);
         return 'graphiql';
       }
       const auth = await services.accounts.authenticate(readCredentials(nodeHeaders(req)));
@@ -71,7 +71,8 @@ export function createApp(services: AppServices, routes: HttpRoute[] = []) {
         authFailure(res, auth);
         return 'graphql';
       }
-      await yoga.handleNodeRequestAndResponse(req, res, { req, res, account: auth.account, requestId });
+      attachIdentity(req, { account: auth.account, requestId });
+      await yoga.requestListener(req, res);
       return 'graphql';
     }
     for (const r of routes) {

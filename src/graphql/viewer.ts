@@ -42,7 +42,7 @@ const CreatedApiKeyRef = builder.objectRef<{ id: string; key: string }>('Created
 builder.mutationField('createApiKey', (t) =>
   t.field({
     type: CreatedApiKeyRef,
-    args: { label: t.arg.string({ required: false, validate: z.string().max(200) }) },
+    args: { label: t.arg.string({ required: false, validate: z.string().max(200).nullish() }) },
     resolve: (_root, args, ctx) => ctx.services.accounts.createKey(ctx.account.id, args.label ?? undefined),
   }),
 );

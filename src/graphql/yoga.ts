@@ -12,9 +12,17 @@ import { GRAPHIQL_DEFAULT_QUERY } from './graphiql.js';
 export interface ServerContext {
   req: IncomingMessage;
   res: ServerResponse;
+}
+
+export interface RequestIdentity {
   account: Account;
   requestId: string;
 }
+
+// The HTTP layer authenticates before yoga runs and leaves the identity here;
+// graphql-ws passes it in its own context instead.
+const identities = new WeakMap<object, RequestIdentity>();
+export const attachIdentity = (req: IncomingMessage, identity: RequestIdentity) => identities.set(req, identity);
 
 // Armor rejections are plain GraphQLErrors; give them the stable code clients match on.
 const limitExceeded = (_ctx: unknown, error: GraphQLError) => {
@@ -33,7 +41,7 @@ export function toGraphQLError(error: unknown): GraphQLError | undefined {
     });
   }
   // Pothos validation plugin: name the first offending field.
-  if (original instanceof Error && original.name === 'InputValidationError' && 'issues' in original) {
+  if (original instanceof Error && original.name === 'PothosValidationError' && 'issues' in original) {
     const issues = (original as { issues: { path?: readonly (string | number | { key: string | number })[]; message: string }[] }).issues;
     const first = issues[0];
     const field = (first?.path ?? []).map((p) => (typeof p === 'object' ? p.key : p)).join('.') || 'input';
@@ -76,7 +84,11 @@ export function createGraphQLServer(services: AppServices): YogaServerInstance<S
     landingPage: false,
     logging: false,
     plugins: [armor, metricsPlugin(services)],
-    context: ({ account, requestId }): GraphQLContext => ({ account, requestId, services }),
+    context: (initial: Partial<ServerContext & RequestIdentity>): GraphQLContext => {
+      const identity = initial.account ? (initial as RequestIdentity) : identities.get(initial.req!);
+      if (!identity) throw new Error('GraphQL executed without an authenticated identity');
+      return { account: identity.account, requestId: identity.requestId, services };
+    },
     graphiql: {
       title: 'media-gateway',
       defaultQuery: GRAPHIQL_DEFAULT_QUERY,

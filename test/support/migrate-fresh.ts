@@ -1,0 +1,8 @@
+import { connectDatabase } from '../../src/db/client.js';
+import { runMigrations } from '../../src/db/migrate.js';
+
+export async function migrateFresh(url: string): Promise<void> {
+  const database = connectDatabase(url, { max: 1 });
+  await runMigrations(database);
+  await database.close();
+}
