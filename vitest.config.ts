@@ -14,6 +14,8 @@ export default defineConfig({
     // Two cores: files run in parallel forks, each with its own database.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    reporters: ['default'],
+    // .ci/run asks for a JSON report to print one totals line.
+    reporters: process.env.CI_JSON_REPORT ? ['default', 'json'] : ['default'],
+    outputFile: process.env.CI_JSON_REPORT ? { json: process.env.CI_JSON_REPORT } : undefined,
   },
 });
