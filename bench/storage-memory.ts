@@ -91,7 +91,7 @@ export async function benchStorageMemory(totalBytes = 200 * MB): Promise<Record<
   }
 }
 
-function printTable(result: Record<string, unknown>): void {
+export function printStorageTable(result: Record<string, unknown>): void {
   const rows = result.rows as Record<string, { peakDeltaMb: number; seconds: number; ratio: number }>;
   console.log(`storage memory: ${String(result.totalMb)} MB put + get per driver (peak RSS growth)`);
   console.log('driver     peak MB   x baseline   % of object   seconds');
@@ -105,7 +105,7 @@ function printTable(result: Record<string, unknown>): void {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   benchStorageMemory()
-    .then(printTable)
+    .then(printStorageTable)
     .catch((err: unknown) => {
       console.error(err);
       process.exitCode = 1;

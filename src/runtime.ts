@@ -2,9 +2,11 @@
 // Used by the CLI and, in-process, by the tests.
 import { createApp, type HttpRoute, type RunningApp } from './app.js';
 import { loadConfig, type Config } from './config.js';
+import { freePort } from './db/embedded.js';
 import { openDatabase, type OpenDatabase } from './db/open.js';
 import { createMetrics } from './http/metrics.js';
 import { createLogger, type Logger } from './logger.js';
+import { registerWorkers } from './queue/workers.js';
 import { createServices, type AppServices } from './services.js';
 
 export type Mode = 'all' | 'serve' | 'work';
@@ -17,20 +19,49 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-function domainRoutes(_services: AppServices): HttpRoute[] {
-  return [];
+function domainRoutes(services: AppServices): HttpRoute[] {
+  const routes: HttpRoute[] = [];
+  const objects = services.storage.localRoute();
+  if (objects) routes.push({ name: 'objects', handle: (req, res) => objects(req, res) });
+  return routes;
 }
 
 export async function startRuntime(config: Config, mode: Mode, logger: Logger = createLogger(config)): Promise<Runtime> {
+  if (config.port === 0 && config.publicUrl.endsWith(':0')) {
+    // Signed links need the real port before anything is built; pick it now.
+    config.port = await freePort();
+    config.publicUrl = config.publicUrl.replace(/:0$/, `:${config.port}`);
+  }
   const database = await openDatabase(config, { log: (line) => logger.debug({ pg: line.trim() }, 'embedded postgres') });
   const services = createServices({ config, database, logger, metrics: createMetrics() });
+  const serves = mode !== 'work';
+  const works = mode !== 'serve';
   let app: RunningApp | undefined;
+  // Order matters on the way down: no new requests, then let running jobs finish
+  // (or hand them back), then drop the LISTEN connection and the pool.
+  const stopAll = async () => {
+    await app?.close();
+    await services.queue.stop();
+    await services.events.stop();
+    await services.listener.close();
+    await database.close();
+  };
   try {
-    if (mode !== 'work') {
+    if (works) registerWorkers(services.queue, services);
+    // Every mode sends jobs; only work/all fetch them.
+    await services.queue.start({ workers: works });
+    if (serves) {
+      await services.events.start();
+      services.readiness.push({
+        name: 'events',
+        check: async () => {
+          if (!services.events.listening) throw new Error('LISTEN connection is down; reconnecting');
+        },
+      });
       app = await createApp(services, domainRoutes(services)).listen(config.port, config.host);
     }
   } catch (err) {
-    await database.close();
+    await stopAll().catch(() => {});
     throw err;
   }
   let stopping: Promise<void> | undefined;
@@ -38,11 +69,7 @@ export async function startRuntime(config: Config, mode: Mode, logger: Logger = 
     services,
     database,
     app,
-    stop: () =>
-      (stopping ??= (async () => {
-        await app?.close();
-        await database.close();
-      })()),
+    stop: () => (stopping ??= stopAll()),
   };
 }
 

@@ -3,8 +3,12 @@
 import { AccountService } from './auth/service.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
+import { EventBridge } from './events/bridge.js';
+import { PgListener } from './events/listener.js';
 import type { Metrics } from './http/metrics.js';
 import type { Logger } from './logger.js';
+import { JobQueue } from './queue/queue.js';
+import { createStorage, type Storage } from './storage/setup.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -17,14 +21,32 @@ export interface AppServices {
   logger: Logger;
   metrics: Metrics;
   accounts: AccountService;
+  /** pg_notify publisher and the LISTEN bridge feeding this process's subscriptions. */
+  events: EventBridge;
+  /** Typed pg-boss queues: send from anywhere, work where workers run. */
+  queue: JobQueue;
+  /** This process's one LISTEN connection, shared by events and queue wake-ups. */
+  listener: PgListener;
+  /** Object storage: the STORAGE_URL driver and drivers for other destinations. */
+  storage: Storage;
   readiness: ReadinessCheck[];
 }
 
 export function createServices(deps: { config: Config; database: Database; logger: Logger; metrics: Metrics }): AppServices {
-  const { database } = deps;
+  const { database, logger, config, metrics } = deps;
+  // Nothing here connects yet: startRuntime starts what the mode needs.
+  const listener = new PgListener(database.url, logger);
+  const storage = createStorage(config);
   return {
     ...deps,
     accounts: new AccountService(database.db),
-    readiness: [{ name: 'database', check: async () => void (await database.sql`select 1`) }],
+    listener,
+    events: new EventBridge(listener, logger),
+    queue: new JobQueue({ databaseUrl: database.url, sql: database.sql, listener, logger, registry: metrics.registry, defaultConcurrency: config.workerConcurrency }),
+    storage,
+    readiness: [
+      { name: 'database', check: async () => void (await database.sql`select 1`) },
+      { name: 'storage', check: () => storage.driver.check() },
+    ],
   };
 }

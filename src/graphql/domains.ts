@@ -1,2 +1,2 @@
 // Each domain registers its GraphQL types on import. A new domain adds one line.
-export {};
+import '../events/graphql.js';

@@ -1,0 +1,16 @@
+// `npm run bench`: every speed/memory figure, each beside a baseline run in the
+// same process and printed as a ratio. Slow on purpose; never part of `npm test`.
+import { benchQueueLatency } from './queue-latency.js';
+import { benchStorageMemory, printStorageTable } from './storage-memory.js';
+
+const only = process.argv.slice(2);
+const wanted = (name: string) => only.length === 0 || only.includes(name);
+
+if (wanted('storage')) {
+  printStorageTable(await benchStorageMemory());
+}
+if (wanted('queue')) {
+  const q = await benchQueueLatency(Number(process.env.BENCH_SAMPLES ?? 200));
+  console.log('\nqueue and events latency (ms):');
+  console.log(JSON.stringify(q, null, 2));
+}

@@ -1,0 +1,7 @@
+// Where each domain registers its job handlers; `work` and `all` processes call this
+// before starting the queue. A domain adds one line, e.g.
+//   queue.work('fetch-job', (payload, job) => services.fetchJobs.run(payload, job));
+import type { AppServices } from '../services.js';
+import type { JobQueue } from './queue.js';
+
+export function registerWorkers(_queue: JobQueue, _services: AppServices): void {}
