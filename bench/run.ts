@@ -1,11 +1,15 @@
 // `npm run bench`: every speed/memory figure, each beside a baseline run in the
 // same process and printed as a ratio. Slow on purpose; never part of `npm test`.
 import { benchQueueLatency } from './queue-latency.js';
+import { benchStartup, printStartup } from './startup.js';
 import { benchStorageMemory, printStorageTable } from './storage-memory.js';
 
 const only = process.argv.slice(2);
 const wanted = (name: string) => only.length === 0 || only.includes(name);
 
+if (wanted('startup')) {
+  printStartup(await benchStartup());
+}
 if (wanted('storage')) {
   printStorageTable(await benchStorageMemory());
 }
