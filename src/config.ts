@@ -48,6 +48,10 @@ const variables = {
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
   LOG_LEVEL: logLevel.optional(),
   EMBEDDED_PG_PORT: port.optional(),
+  WEBHOOK_RETRY_BASE_SECONDS: seconds.optional(),
+  WEBHOOK_RETRY_MAX_SECONDS: seconds.optional(),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).optional(),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).optional(),
 } as const;
 
 type Raw = { [K in keyof typeof variables]: z.output<(typeof variables)[K]> };
@@ -74,6 +78,8 @@ export interface Config {
   workerConcurrency: number;
   logLevel: z.output<typeof logLevel>;
   embeddedPgPort: number;
+  /** Webhook delivery: retry delay base·2^(n-1) capped at retryMaxSeconds, attempts in all, per-attempt timeout. */
+  webhooks: { retryBaseSeconds: number; retryMaxSeconds: number; maxAttempts: number; timeoutMs: number };
 }
 
 const GiB = 1024 ** 3;
@@ -100,7 +106,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     databaseUrl: r.DATABASE_URL,
     storageUrl: r.STORAGE_URL ?? `file://${path.join(dataDir, 'objects')}`,
-    s3: { endpoint: r.S3_ENDPOINT, region: r.S3_REGION, forcePathStyle: r.S3_FORCE_PATH_STYLE ?? false },
+    // The AWS SDK's own variable is honoured as the fallback, as its users expect.
+    s3: { endpoint: r.S3_ENDPOINT, region: r.S3_REGION ?? env.AWS_REGION ?? undefined, forcePathStyle: r.S3_FORCE_PATH_STYLE ?? false },
     gcs: { emulatorHost: r.STORAGE_EMULATOR_HOST },
     signingSecret: r.SIGNING_SECRET,
     fetchAllowNetworks: r.FETCH_ALLOW_NETWORKS ?? [],
@@ -113,5 +120,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: r.WORKER_CONCURRENCY ?? 8,
     logLevel: r.LOG_LEVEL ?? 'info',
     embeddedPgPort: r.EMBEDDED_PG_PORT ?? 0,
+    webhooks: { retryBaseSeconds: r.WEBHOOK_RETRY_BASE_SECONDS ?? 5, retryMaxSeconds: r.WEBHOOK_RETRY_MAX_SECONDS ?? 6 * 3600, maxAttempts: r.WEBHOOK_MAX_ATTEMPTS ?? 12, timeoutMs: r.WEBHOOK_TIMEOUT_MS ?? 10_000 },
   };
 }

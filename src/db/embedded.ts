@@ -100,7 +100,7 @@ function alive(pid: number): boolean {
 
 function run(cmd: string, args: string[], runAs: RunAs | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...runAs, env: { LC_ALL: 'C', PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { ...runAs, env: { LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (c) => { stderr += c; });
     child.on('error', reject);

@@ -75,7 +75,7 @@ export class S3StorageDriver implements StorageDriver {
     ({ bucket: this.bucket, prefix: this.prefix } = parseS3Url(location));
     this.client = new S3Client({
       endpoint: options.endpoint,
-      region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+      region: options.region ?? 'us-east-1',
       forcePathStyle: options.forcePathStyle,
       credentials: options.credentials,
       // Many S3-compatible servers reject the SDK's newer default CRC32 checksums.
