@@ -8,6 +8,7 @@ import type { AppServices } from '../services.js';
 import type { GraphQLContext } from './context.js';
 import { buildSchema } from './schema.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './graphiql.js';
+import { useStreamingUploads } from './uploads.js';
 
 export interface ServerContext {
   req: IncomingMessage;
@@ -83,7 +84,11 @@ export function createGraphQLServer(services: AppServices): YogaServerInstance<S
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: false,
-    plugins: [armor, metricsPlugin(services)],
+    plugins: [
+      armor,
+      metricsPlugin(services),
+      useStreamingUploads({ maxFileBytes: Math.max(services.config.limits.maxUploadBytes, services.config.limits.maxFileBytes) }),
+    ],
     context: (initial: Partial<ServerContext & RequestIdentity>): GraphQLContext => {
       const identity = initial.account ? (initial as RequestIdentity) : identities.get(initial.req!);
       if (!identity) throw new Error('GraphQL executed without an authenticated identity');
