@@ -10,4 +10,12 @@ query Viewer {
     name
   }
 }
+
+# Your media library: newest first, last week (upload with curl, see the README).
+query MediaLibrary {
+  mediaItems(pageSize: 10, mimeType: "image/*") {
+    totalCount
+    nodes { id originalFileName mimeType mediaSize timesDownloaded thumbnailUrl downloadUrl }
+  }
+}
 `;

@@ -1,0 +1,58 @@
+// The MediaItem object type (a Relay node, loaded account-scoped).
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { builder } from '../graphql/builder.js';
+import { AccountRef } from '../graphql/viewer.js';
+import type { MediaItem } from './tables.js';
+import { parseItemId } from './validation.js';
+
+export const MediaItemRef = builder.objectRef<MediaItem>('MediaItem');
+export const mediaItemGlobalId = (id: string) => encodeGlobalID('MediaItem', id);
+
+const EXPIRES_IN = 'Link lifetime in seconds: default 3600, at most 604800 (7 days)';
+
+builder.node(MediaItemRef, {
+  description: 'An item of the media library (audio, images, anything): the reference media library API, camel-cased.',
+  id: { resolve: (item) => item.id },
+  // Account-scoped: another account's id loads nothing, exactly like a missing one.
+  loadMany: (ids, ctx) => {
+    const parsed = ids.map((id) => parseItemId(id));
+    return ctx.services.mediaItems.getMany(ctx.account.id, parsed.filter((id): id is string => !!id)).then((rows) => {
+      const byId = new Map(rows.filter((r): r is MediaItem => !!r).map((r) => [r.id, r]));
+      return parsed.map((id) => (id && byId.get(id)) || null);
+    });
+  },
+  fields: (t) => ({
+    uuid: t.exposeString('id', { description: "The item's UUID (the reference's id); every id argument accepts it or `id`" }),
+    originalFileName: t.exposeString('originalFileName'),
+    mimeType: t.exposeString('mimeType', { description: 'Sniffed from the content at upload (the client’s claim is ignored); updatable' }),
+    account: t.field({ type: AccountRef, resolve: (_item, _args, ctx) => ctx.account }),
+    storeId: t.exposeString('storeId', { description: 'Where the content is stored: local, s3 or gs' }),
+    maxDownloadsAllowed: t.exposeInt('maxDownloadsAllowed', { nullable: true, description: 'null: unlimited' }),
+    timesDownloaded: t.exposeInt('timesDownloaded'),
+    etag: t.exposeString('etag'),
+    mediaSize: t.exposeFloat('mediaSize', { description: 'Bytes (a Float because sizes pass 2^31)' }),
+    sha256: t.exposeString('sha256'),
+    width: t.exposeInt('width', { nullable: true, description: 'Images only, after EXIF rotation' }),
+    height: t.exposeInt('height', { nullable: true }),
+    timeCreated: t.expose('timeCreated', { type: 'DateTime' }),
+    timeLastUpdated: t.expose('timeLastUpdated', { type: 'DateTime' }),
+    public: t.exposeBoolean('public', { description: 'Downloadable without a key' }),
+    metadataPrimary: t.exposeString('metadataPrimary', { nullable: true }),
+    metadataSecondary: t.exposeString('metadataSecondary', { nullable: true }),
+    title: t.exposeString('title', { nullable: true }),
+    description: t.exposeString('description', { nullable: true }),
+    thumbnailUrl: t.string({
+      nullable: true,
+      description: 'Signed link to a WebP thumbnail (images only); null until it is ready',
+      args: { expiresIn: t.arg.int({ required: false, description: EXPIRES_IN }) },
+      resolve: async (item, args, ctx) => (await ctx.services.mediaItems.thumbnailUrl(item, args.expiresIn))?.url ?? null,
+    }),
+    downloadUrl: t.string({
+      description: 'Signed link to GET /media/:id that works without a key; each completed download counts',
+      args: { expiresIn: t.arg.int({ required: false, description: EXPIRES_IN }) },
+      resolve: (item, args, ctx) => ctx.services.mediaItems.signedDownloadUrl(item, args.expiresIn).url,
+    }),
+  }),
+});
+
+export const MediaItemOrderEnum = builder.enumType('MediaItemOrder', { values: ['ASCENDING', 'DESCENDING'] as const });

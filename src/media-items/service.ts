@@ -1,0 +1,239 @@
+// The media library: the only writer of media_items. Every method is scoped by
+// the caller's account; another account's id behaves like a missing one.
+import { randomUUID } from 'node:crypto';
+import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import type { Config } from '../config.js';
+import type { Db } from '../db/client.js';
+import { GoneError, LimitExceededError, NotFoundError } from '../errors.js';
+import type { EventBridge } from '../events/bridge.js';
+import type { Logger } from '../logger.js';
+import type { JobQueue } from '../queue/queue.js';
+import { ObjectTooLargeError } from '../storage/errors.js';
+import { resolveSigningSecret, type Storage } from '../storage/setup.js';
+import { listPage, type ListOptions, type ListPage } from './list.js';
+import { signDownload } from './signing.js';
+import { mediaItems, type MediaItem } from './tables.js';
+import { runThumbnail } from './thumbnail-worker.js';
+import { fileStream, inspectHead, peek } from './upload.js';
+import { checkMaxDownloads, checkMimeType, checkText, linkSeconds, TEXT_FIELDS } from './validation.js';
+
+export const MEDIA_ITEM_TOPIC = 'media-item';
+export type MediaItemEventType = 'CREATED' | 'UPDATED' | 'DELETED' | 'THUMBNAIL_READY' | 'DOWNLOADED';
+
+export interface MediaItemInput {
+  title?: string | null;
+  description?: string | null;
+  metadataPrimary?: string | null;
+  metadataSecondary?: string | null;
+  public?: boolean | null;
+  /** null: unlimited */
+  maxDownloadsAllowed?: number | null;
+}
+export interface MediaItemUpdate extends MediaItemInput {
+  mimeType?: string | null;
+}
+
+/** Who asks for a download: the owner's key, a signed link, or nobody (public items only). */
+export interface DownloadAccess {
+  accountId?: string;
+  signed?: boolean;
+}
+
+export interface MediaItemDeps {
+  database: { db: Db };
+  config: Config;
+  storage: Storage;
+  queue: JobQueue;
+  events: EventBridge;
+  logger: Logger;
+}
+
+export class MediaItemService {
+  private secret: string | undefined;
+  // Lazy: the service is built inside the services object it depends on.
+  constructor(private readonly getDeps: () => MediaItemDeps) {}
+
+  private get deps() {
+    const deps = this.getDeps();
+    return { ...deps, db: deps.database.db };
+  }
+
+  private publish(tx: Parameters<EventBridge['publish']>[0], item: Pick<MediaItem, 'accountId' | 'id'>, type: MediaItemEventType, data?: Record<string, unknown>) {
+    return this.deps.events.publish(tx, { accountId: item.accountId, topic: MEDIA_ITEM_TOPIC, type, id: item.id, data });
+  }
+
+  async upload(accountId: string, file: File, input: MediaItemInput = {}): Promise<MediaItem> {
+    for (const field of TEXT_FIELDS) checkText(field, input[field]);
+    checkMaxDownloads(input.maxDownloadsAllowed);
+    const { driver } = this.deps.storage;
+    const id = randomUUID();
+    const objectKey = `media/${accountId}/${id}/original`;
+    const { head, stream } = await peek(fileStream(file));
+    const inspected = await inspectHead(head);
+    let stored;
+    try {
+      stored = await driver.put(objectKey, stream, { contentType: inspected.mimeType, maxBytes: this.deps.config.limits.maxUploadBytes });
+    } catch (err) {
+      stream.destroy();
+      if (err instanceof ObjectTooLargeError) throw new LimitExceededError(`The upload is larger than the ${err.maxBytes}-byte limit`);
+      await driver.delete(objectKey).catch(() => {});
+      throw err;
+    }
+    try {
+      return await this.deps.db.transaction(async (tx) => {
+        const [item] = await tx
+          .insert(mediaItems)
+          .values({
+            id,
+            accountId,
+            objectKey,
+            storeId: driver.storeId,
+            storageLocation: driver.location,
+            originalFileName: file.name || 'upload',
+            mimeType: inspected.mimeType,
+            mediaSize: stored.size,
+            etag: stored.etag,
+            sha256: stored.sha256,
+            width: inspected.width,
+            height: inspected.height,
+            title: input.title ?? null,
+            description: input.description ?? null,
+            metadataPrimary: input.metadataPrimary ?? null,
+            metadataSecondary: input.metadataSecondary ?? null,
+            public: input.public ?? false,
+            maxDownloadsAllowed: input.maxDownloadsAllowed ?? null,
+          })
+          .returning();
+        if (item.mimeType.startsWith('image/')) await this.deps.queue.send('thumbnail', { accountId, mediaItemId: id }, { tx });
+        await this.publish(tx, item, 'CREATED');
+        return item;
+      });
+    } catch (err) {
+      // The row never committed: leave no object behind it.
+      await driver.delete(objectKey).catch(() => {});
+      throw err;
+    }
+  }
+
+  async get(accountId: string, id: string): Promise<MediaItem | null> {
+    const [item] = await this.deps.db.select().from(mediaItems).where(and(eq(mediaItems.id, id), eq(mediaItems.accountId, accountId)));
+    return item ?? null;
+  }
+
+  async require(accountId: string, id: string): Promise<MediaItem> {
+    const item = await this.get(accountId, id);
+    if (!item) throw new NotFoundError('Media item', id);
+    return item;
+  }
+
+  /** One statement for any number of ids; answers in the order asked, null where missing. */
+  async getMany(accountId: string, ids: readonly string[]): Promise<(MediaItem | null)[]> {
+    if (!ids.length) return [];
+    const rows = await this.deps.db.select().from(mediaItems).where(and(eq(mediaItems.accountId, accountId), inArray(mediaItems.id, [...ids])));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  list(accountId: string, options: ListOptions): Promise<ListPage> {
+    return listPage(this.deps.db, accountId, options);
+  }
+
+  async update(accountId: string, id: string, input: MediaItemUpdate): Promise<MediaItem> {
+    for (const field of TEXT_FIELDS) checkText(field, input[field]);
+    checkMaxDownloads(input.maxDownloadsAllowed);
+    if (input.mimeType != null) checkMimeType(input.mimeType);
+    const changes: Partial<MediaItem> = {};
+    for (const field of TEXT_FIELDS) if (input[field] !== undefined) changes[field] = input[field];
+    if (input.public != null) changes.public = input.public;
+    if (input.mimeType != null) changes.mimeType = input.mimeType.trim().toLowerCase();
+    if (input.maxDownloadsAllowed !== undefined) changes.maxDownloadsAllowed = input.maxDownloadsAllowed;
+    return this.deps.db.transaction(async (tx) => {
+      const [item] = await tx
+        .update(mediaItems)
+        .set({ ...changes, timeLastUpdated: sql`greatest(now(), ${mediaItems.timeLastUpdated} + interval '1 millisecond')` })
+        .where(and(eq(mediaItems.id, id), eq(mediaItems.accountId, accountId)))
+        .returning();
+      if (!item) throw new NotFoundError('Media item', id);
+      await this.publish(tx, item, 'UPDATED');
+      return item;
+    });
+  }
+
+  /** The row goes now; its objects go through storage-delete, which retries until the store confirms. */
+  async delete(accountId: string, id: string): Promise<MediaItem> {
+    return this.deps.db.transaction(async (tx) => {
+      const [item] = await tx.delete(mediaItems).where(and(eq(mediaItems.id, id), eq(mediaItems.accountId, accountId))).returning();
+      if (!item) throw new NotFoundError('Media item', id);
+      for (const key of [item.objectKey, item.thumbnailKey]) {
+        if (key) await this.deps.queue.send('storage-delete', { accountId, storage: item.storageLocation, key }, { tx });
+      }
+      await this.publish(tx, item, 'DELETED');
+      return item;
+    });
+  }
+
+  /** The item a download may serve, or null (which the route answers as 404 whatever the reason). */
+  async findForDownload(id: string, access: DownloadAccess): Promise<MediaItem | null> {
+    const [item] = await this.deps.db.select().from(mediaItems).where(eq(mediaItems.id, id));
+    if (!item) return null;
+    return item.public || access.signed || item.accountId === access.accountId ? item : null;
+  }
+
+  /**
+   * Takes one download off the allowance before any byte is sent; the
+   * conditional update makes concurrent downloads queue on the row, so a
+   * limit of N serves exactly N.
+   */
+  async reserveDownload(item: MediaItem): Promise<void> {
+    const [row] = await this.deps.db
+      .update(mediaItems)
+      .set({ timesDownloaded: sql`${mediaItems.timesDownloaded} + 1` })
+      .where(and(eq(mediaItems.id, item.id), or(isNull(mediaItems.maxDownloadsAllowed), lt(mediaItems.timesDownloaded, mediaItems.maxDownloadsAllowed))))
+      .returning({ id: mediaItems.id });
+    if (!row) throw new GoneError(`Media item ${item.id} has reached its limit of ${item.maxDownloadsAllowed} downloads`);
+  }
+
+  /** A download that did not complete gives its reservation back. */
+  async releaseDownload(item: MediaItem): Promise<void> {
+    await this.deps.db
+      .update(mediaItems)
+      .set({ timesDownloaded: sql`${mediaItems.timesDownloaded} - 1` })
+      .where(and(eq(mediaItems.id, item.id), gt(mediaItems.timesDownloaded, 0)));
+  }
+
+  async downloadCompleted(item: MediaItem): Promise<void> {
+    await this.publish(this.deps.db, item, 'DOWNLOADED');
+  }
+
+  signedDownloadUrl(item: MediaItem, expiresIn?: number | null) {
+    return signDownload(this.deps.config.publicUrl, this.signingSecret, item.id, linkSeconds(expiresIn));
+  }
+
+  async thumbnailUrl(item: MediaItem, expiresIn?: number | null) {
+    const seconds = linkSeconds(expiresIn);
+    if (!item.thumbnailKey) return null;
+    return this.deps.storage.forUrl(item.storageLocation).signedGetUrl(item.thumbnailKey, { expiresInSeconds: seconds, contentType: 'image/webp' });
+  }
+
+  get signingSecret(): string {
+    return (this.secret ??= resolveSigningSecret(this.deps.config));
+  }
+
+  /** `thumbnail` queue handler: idempotent, and leaves no thumbnail behind a deleted item. */
+  async makeThumbnail(payload: { accountId: string; mediaItemId: string }): Promise<void> {
+    const item = await this.get(payload.accountId, payload.mediaItemId);
+    if (!item || item.thumbnailKey) return;
+    const made = await runThumbnail(this.deps.storage.forUrl(item.storageLocation), item, this.deps.logger);
+    if (!made) return;
+    const saved = await this.deps.db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(mediaItems)
+        .set({ thumbnailKey: made.key, width: sql`coalesce(${mediaItems.width}, ${made.width})`, height: sql`coalesce(${mediaItems.height}, ${made.height})` })
+        .where(and(eq(mediaItems.id, item.id), eq(mediaItems.accountId, item.accountId)))
+        .returning();
+      if (row) await this.publish(tx, row, 'THUMBNAIL_READY');
+      return row;
+    });
+    if (!saved) await this.deps.storage.forUrl(item.storageLocation).delete(made.key);
+  }
+}

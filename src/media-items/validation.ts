@@ -1,0 +1,42 @@
+// Input rules shared by GraphQL and the download route; each failure names its field.
+import { ValidationError } from '../errors.js';
+import { isValidMimePattern } from '../net/sniff.js';
+import { DEFAULT_LINK_SECONDS, MAX_LINK_SECONDS } from './signing.js';
+
+const TEXT_LIMITS = { title: 500, description: 5000, metadataPrimary: 5000, metadataSecondary: 5000 } as const;
+export type TextField = keyof typeof TEXT_LIMITS;
+export const TEXT_FIELDS = Object.keys(TEXT_LIMITS) as TextField[];
+
+export function checkText(field: TextField, value: string | null | undefined): void {
+  if (value != null && value.length > TEXT_LIMITS[field]) throw new ValidationError(field, `at most ${TEXT_LIMITS[field]} characters`);
+}
+
+export function checkMaxDownloads(value: number | null | undefined): void {
+  if (value != null && (!Number.isSafeInteger(value) || value < 0)) throw new ValidationError('maxDownloadsAllowed', 'must be 0 or more (null for unlimited)');
+}
+
+/** A concrete type for a stored item: no wildcards. */
+export function checkMimeType(value: string): void {
+  if (!isValidMimePattern(value) || value.includes('*')) throw new ValidationError('mimeType', `"${value}" is not a MIME type like audio/wav`);
+}
+
+export function checkMimePattern(value: string): void {
+  if (!isValidMimePattern(value)) throw new ValidationError('mimeType', `"${value}" is not a MIME type or pattern like image/*`);
+}
+
+export function linkSeconds(expiresIn: number | null | undefined): number {
+  const seconds = expiresIn ?? DEFAULT_LINK_SECONDS;
+  if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > MAX_LINK_SECONDS) {
+    throw new ValidationError('expiresIn', `must be between 1 and ${MAX_LINK_SECONDS} seconds`);
+  }
+  return seconds;
+}
+
+/** Relay ids ("MediaItem:<uuid>" in base64) and bare UUIDs both name an item. */
+export function parseItemId(id: string): string | null {
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  if (uuid.test(id)) return id.toLowerCase();
+  const decoded = Buffer.from(id, 'base64').toString('utf8');
+  const match = /^MediaItem:(.+)$/.exec(decoded);
+  return match && uuid.test(match[1]) ? match[1].toLowerCase() : null;
+}
