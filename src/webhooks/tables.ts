@@ -1,0 +1,66 @@
+// Webhook secrets, deliveries and their attempts. WebhookService is their only writer.
+import { sql } from 'drizzle-orm';
+import { check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { accounts } from '../db/schema.js';
+
+export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'FAILED', 'GAVE_UP'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+// One signing secret per account. Rotation replaces it: receivers switch keys
+// at once, so there is no overlap window to track.
+export const webhookSecrets = pgTable('webhook_secrets', {
+  accountId: uuid('account_id')
+    .primaryKey()
+    .references(() => accounts.id, { onDelete: 'cascade' }),
+  secret: text('secret').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  rotatedAt: timestamp('rotated_at', { withTimezone: true, mode: 'date' }),
+});
+
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: uuid('id').primaryKey(),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    // The Standard Webhooks message id: the same on every attempt so receivers can deduplicate.
+    webhookId: text('webhook_id').notNull().unique(),
+    url: text('url').notNull(),
+    eventType: text('event_type').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: DELIVERY_STATUSES }).notNull().default('PENDING'),
+    attempts: integer('attempts').notNull().default(0),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    nextRetryAt: timestamp('next_retry_at', { withTimezone: true, mode: 'date', precision: 3 }),
+    // Millisecond precision so a cursor made from a JS Date names the row exactly.
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true, mode: 'date', precision: 3 }),
+  },
+  (t) => [
+    check('webhook_deliveries_status_check', sql`${t.status} in ('PENDING', 'DELIVERED', 'FAILED', 'GAVE_UP')`),
+    // webhookDeliveries pages newest first with a (created_at, id) cursor.
+    index('webhook_deliveries_account_idx').on(t.accountId, t.createdAt.desc(), t.id.desc()),
+  ],
+);
+
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    statusCode: integer('status_code'),
+    error: text('error'),
+    durationMs: integer('duration_ms').notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
+  },
+  // The key also stops two racing workers from recording the same attempt twice.
+  (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
+);
+
+export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
+export type WebhookAttempt = typeof webhookAttempts.$inferSelect;
