@@ -3,6 +3,9 @@
 import { benchQueueLatency } from './queue-latency.js';
 import { benchStartup, printStartup } from './startup.js';
 import { benchStorageMemory, printStorageTable } from './storage-memory.js';
+import { benchThumbnails, printThumbnails } from './thumbnails.js';
+import { benchUploadMemory, printUploadMemory } from './upload-memory.js';
+import { benchFetchIngest, printFetchIngest } from './fetch-ingest.js';
 
 const only = process.argv.slice(2);
 const wanted = (name: string) => only.length === 0 || only.includes(name);
@@ -17,4 +20,13 @@ if (wanted('queue')) {
   const q = await benchQueueLatency(Number(process.env.BENCH_SAMPLES ?? 200));
   console.log('\nqueue and events latency (ms):');
   console.log(JSON.stringify(q, null, 2));
+}
+if (wanted('upload')) {
+  printUploadMemory(await benchUploadMemory(Number(process.env.BENCH_UPLOAD_MB ?? 200)));
+}
+if (wanted('thumbnails')) {
+  printThumbnails(await benchThumbnails());
+}
+if (wanted('fetch')) {
+  printFetchIngest(await benchFetchIngest(Number(process.env.BENCH_FETCH_MB ?? 500)));
 }

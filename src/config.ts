@@ -44,6 +44,7 @@ const variables = {
   MAX_UPLOAD_BYTES: bytes.optional(),
   MAX_FILE_BYTES: bytes.optional(),
   MAX_FETCH_BYTES: bytes.optional(),
+  FETCH_RETRY_DELAY_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
   UPLOAD_TTL_SECONDS: seconds.optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
   LOG_LEVEL: logLevel.optional(),
@@ -69,6 +70,8 @@ export interface Config {
   /** undefined: generated and kept under dataDir */
   signingSecret: string | undefined;
   fetchAllowNetworks: string[];
+  /** First retry delay of a fetch job (doubles each retry); small in tests. */
+  fetchRetryDelaySeconds: number;
   limits: {
     maxUploadBytes: number;
     maxFileBytes: number;
@@ -111,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     gcs: { emulatorHost: r.STORAGE_EMULATOR_HOST },
     signingSecret: r.SIGNING_SECRET,
     fetchAllowNetworks: r.FETCH_ALLOW_NETWORKS ?? [],
+    fetchRetryDelaySeconds: r.FETCH_RETRY_DELAY_SECONDS ?? 2,
     limits: {
       maxUploadBytes: r.MAX_UPLOAD_BYTES ?? 5 * GiB,
       maxFileBytes: r.MAX_FILE_BYTES ?? 50 * 1024 ** 2,

@@ -8,6 +8,8 @@ import { createMetrics } from './http/metrics.js';
 import { createLogger, type Logger } from './logger.js';
 import { registerWorkers } from './queue/workers.js';
 import { createServices, type AppServices } from './services.js';
+import { mediaDownloadRoute } from './media-items/download-route.js';
+import { fetchDownloadRoute } from './fetch-jobs/download-route.js';
 
 export type Mode = 'all' | 'serve' | 'work';
 
@@ -23,6 +25,8 @@ function domainRoutes(services: AppServices): HttpRoute[] {
   const routes: HttpRoute[] = [];
   const objects = services.storage.localRoute();
   if (objects) routes.push({ name: 'objects', handle: (req, res) => objects(req, res) });
+  routes.push(mediaDownloadRoute(services));
+  routes.push(fetchDownloadRoute(services));
   return routes;
 }
 

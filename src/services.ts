@@ -4,11 +4,15 @@ import { AccountService } from './auth/service.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { EventBridge } from './events/bridge.js';
+import { FileService } from './files/service.js';
 import { PgListener } from './events/listener.js';
 import type { Metrics } from './http/metrics.js';
 import type { Logger } from './logger.js';
 import { JobQueue } from './queue/queue.js';
 import { createStorage, type Storage } from './storage/setup.js';
+import { MediaItemService } from './media-items/service.js';
+import { WebhookService } from './webhooks/service.js';
+import { FetchJobService } from './fetch-jobs/service.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -29,6 +33,13 @@ export interface AppServices {
   listener: PgListener;
   /** Object storage: the STORAGE_URL driver and drivers for other destinations. */
   storage: Storage;
+  mediaItems: MediaItemService;
+  /** Files attached to business entities (src/files). */
+  files: FileService;
+  /** Signed webhook deliveries (src/webhooks); other domains call enqueue() in their transaction. */
+  webhooks: WebhookService;
+  /** Fetching media from URLs (src/fetch-jobs). */
+  fetchJobs: FetchJobService;
   readiness: ReadinessCheck[];
 }
 
@@ -37,16 +48,21 @@ export function createServices(deps: { config: Config; database: Database; logge
   // Nothing here connects yet: startRuntime starts what the mode needs.
   const listener = new PgListener(database.url, logger);
   const storage = createStorage(config);
-  return {
+  const services: AppServices = {
     ...deps,
     accounts: new AccountService(database.db),
     listener,
     events: new EventBridge(listener, logger),
     queue: new JobQueue({ databaseUrl: database.url, sql: database.sql, listener, logger, registry: metrics.registry, defaultConcurrency: config.workerConcurrency }),
     storage,
+    mediaItems: new MediaItemService(() => services),
+    files: new FileService(storage, () => services),
+    webhooks: new WebhookService(() => services),
+    fetchJobs: new FetchJobService(() => services),
     readiness: [
       { name: 'database', check: async () => void (await database.sql`select 1`) },
       { name: 'storage', check: () => storage.driver.check() },
     ],
   };
+  return services;
 }

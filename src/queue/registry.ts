@@ -5,8 +5,10 @@ export interface QueuePayloads {
   'fetch-job': { accountId: string; fetchJobId: string };
   'download-task': { accountId: string; downloadTaskId: string };
   'file-process': { accountId: string; fileId: string };
-  thumbnail: { accountId: string; fileId: string };
-  webhook: { accountId: string; deliveryId: string };
+  'file-sweep': Record<string, never>;
+  thumbnail: { accountId: string; mediaItemId: string };
+  // attempt: which try this job makes (1-based), so a stale duplicate job does nothing.
+  webhook: { accountId: string; deliveryId: string; attempt?: number };
   'storage-delete': { accountId: string; storage: string; key: string };
 }
 
@@ -26,15 +28,17 @@ export interface QueuePolicy {
 const DEFAULT_POLICY: QueuePolicy = { retryLimit: 5, retryDelay: 2, retryBackoff: true, expireInSeconds: 15 * 60 };
 
 /** The queues every process creates at start. */
-export type CoreQueueName = 'fetch-job' | 'download-task' | 'file-process' | 'thumbnail' | 'webhook' | 'storage-delete';
+export type CoreQueueName = 'fetch-job' | 'download-task' | 'file-process' | 'file-sweep' | 'thumbnail' | 'webhook' | 'storage-delete';
 
 export const QUEUES: Record<CoreQueueName, QueuePolicy> = {
   'fetch-job': { ...DEFAULT_POLICY, expireInSeconds: 60 * 60 },
   'download-task': { ...DEFAULT_POLICY, expireInSeconds: 60 * 60 },
   'file-process': DEFAULT_POLICY,
+  'file-sweep': { ...DEFAULT_POLICY, expireInSeconds: 5 * 60 },
   thumbnail: DEFAULT_POLICY,
-  // Receivers are often down for a while; spread attempts over about a day.
-  webhook: { ...DEFAULT_POLICY, retryLimit: 12, retryDelay: 10, expireInSeconds: 60 },
+  // Receiver failures are retried by src/webhooks itself (a new job per attempt, WEBHOOK_RETRY_*);
+  // pg-boss retries only cover a crashed worker or an unreachable database. WEBHOOK_TIMEOUT_MS is at most 120 s.
+  webhook: { ...DEFAULT_POLICY, retryLimit: 5, retryDelay: 5, expireInSeconds: 5 * 60 },
   // Orphan objects cost money forever; keep trying.
   'storage-delete': { ...DEFAULT_POLICY, retryLimit: 10, retryDelay: 5 },
 };

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgListener } from '../../src/events/listener.js';
 import { connectDatabase } from '../../src/db/client.js';
 import { createLogger } from '../../src/logger.js';
+import { QUEUES } from '../../src/queue/registry.js';
 import { JobQueue } from '../../src/queue/queue.js';
 import { Registry } from 'prom-client';
 import { createTestDatabase } from '../support/db.js';
@@ -66,7 +67,8 @@ describe('queue (in process)', () => {
     try {
       await Promise.all(instances.map((i) => i.queue.start({ workers: true })));
       const [{ n }] = await instances[0]!.database.sql<{ n: number }[]>`select count(*)::int as n from pgboss.queue`;
-      expect(n).toBe(12);
+      // Each core queue and its dead-letter queue.
+      expect(n).toBe(2 * Object.keys(QUEUES).length);
     } finally {
       for (const i of instances) {
         await i.queue.stop();
