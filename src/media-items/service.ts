@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Config } from '../config.js';
-import type { Db } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import { GoneError, LimitExceededError, NotFoundError } from '../errors.js';
 import type { EventBridge } from '../events/bridge.js';
 import type { Logger } from '../logger.js';
@@ -16,6 +16,23 @@ import { mediaItems, type MediaItem } from './tables.js';
 import { runThumbnail } from './thumbnail-worker.js';
 import { fileStream, inspectHead, peek } from './upload.js';
 import { checkMaxDownloads, checkMimeType, checkText, linkSeconds, TEXT_FIELDS } from './validation.js';
+
+/** An object already in storage that becomes a media item (see createFromStoredObject). */
+export interface StoredMediaObject {
+  accountId: string;
+  objectKey: string;
+  storageLocation: string;
+  storeId: string;
+  size: number;
+  etag: string;
+  sha256: string;
+  mimeType: string;
+  originalFileName: string;
+  width: number | null;
+  height: number | null;
+  title: string | null;
+  description: string | null;
+}
 
 export const MEDIA_ITEM_TOPIC = 'media-item';
 export type MediaItemEventType = 'CREATED' | 'UPDATED' | 'DELETED' | 'THUMBNAIL_READY' | 'DOWNLOADED';
@@ -80,10 +97,8 @@ export class MediaItemService {
       throw err;
     }
     try {
-      return await this.deps.db.transaction(async (tx) => {
-        const [item] = await tx
-          .insert(mediaItems)
-          .values({
+      return await this.deps.db.transaction((tx) =>
+        this.insertItem(tx, {
             id,
             accountId,
             objectKey,
@@ -102,17 +117,43 @@ export class MediaItemService {
             metadataSecondary: input.metadataSecondary ?? null,
             public: input.public ?? false,
             maxDownloadsAllowed: input.maxDownloadsAllowed ?? null,
-          })
-          .returning();
-        if (item.mimeType.startsWith('image/')) await this.deps.queue.send('thumbnail', { accountId, mediaItemId: id }, { tx });
-        await this.publish(tx, item, 'CREATED');
-        return item;
-      });
+        }),
+      );
     } catch (err) {
       // The row never committed: leave no object behind it.
       await driver.delete(objectKey).catch(() => {});
       throw err;
     }
+  }
+
+  /** Inserts a row, queues its thumbnail (images) and announces CREATED, all on the caller's transaction. */
+  private async insertItem(tx: Tx, values: typeof mediaItems.$inferInsert): Promise<MediaItem> {
+    const [item] = await tx.insert(mediaItems).values(values).returning();
+    if (item.mimeType.startsWith('image/')) await this.deps.queue.send('thumbnail', { accountId: item.accountId, mediaItemId: item.id }, { tx });
+    await this.publish(tx, item, 'CREATED');
+    return item;
+  }
+
+  /**
+   * Takes over an object another domain already stored (a fetch job's download)
+   * as a new item, inside that domain's transaction so both commit together.
+   */
+  createFromStoredObject(tx: Tx, input: StoredMediaObject): Promise<MediaItem> {
+    return this.insertItem(tx, {
+      accountId: input.accountId,
+      objectKey: input.objectKey,
+      storeId: input.storeId,
+      storageLocation: input.storageLocation,
+      originalFileName: input.originalFileName,
+      mimeType: input.mimeType,
+      mediaSize: input.size,
+      etag: input.etag,
+      sha256: input.sha256,
+      width: input.width,
+      height: input.height,
+      title: input.title,
+      description: input.description,
+    });
   }
 
   async get(accountId: string, id: string): Promise<MediaItem | null> {

@@ -1,5 +1,4 @@
 // Fetch jobs end to end: real gateway, real worker, local fixture servers.
-import './media-library-stand-in.js'; // TEST-ONLY until MediaItemService.createFromStoredObject exists
 import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, startTestGateway, type TestGateway } from '../support/gateway.js';

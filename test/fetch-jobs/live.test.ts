@@ -1,7 +1,6 @@
 // Live state over graphql-ws and the completion webhook. The gateway here only
 // serves; a separate worker runtime (same process) starts after the subscription,
 // so the job is seen PENDING first whatever the machine's speed.
-import './media-library-stand-in.js'; // TEST-ONLY until MediaItemService.createFromStoredObject exists
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
