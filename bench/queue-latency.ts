@@ -2,7 +2,6 @@
 // graphql-ws, each against a raw pg_notify→LISTEN round trip measured in the same run.
 // Uses DATABASE_URL's server (in a scratch database it drops) or embedded PostgreSQL.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,10 +11,10 @@ import { createClient } from 'graphql-ws';
 import postgres from 'postgres';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { publishEvent } from '../src/events/publish.js';
 import { createLogger } from '../src/logger.js';
 import { startRuntime } from '../src/runtime.js';
+import { scratchDatabase } from './support.js';
 
 const QUEUE = 'bench-echo';
 declare module '../src/queue/registry.js' {
@@ -45,32 +44,6 @@ function figures(values: number[]): Figures {
 }
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
-async function scratchDatabase(): Promise<{ url: string; cleanup(): Promise<void> }> {
-  let serverUrl = process.env.DATABASE_URL;
-  let stopEmbedded: (() => Promise<void>) | undefined;
-  let tmp: string | undefined;
-  if (!serverUrl) {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mg-bench-pg-'));
-    fs.chmodSync(tmp, 0o755);
-    const embedded = await startEmbeddedPostgres(tmp);
-    serverUrl = embedded.url;
-    stopEmbedded = embedded.stop;
-  }
-  const name = `mg_bench_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async cleanup() {
-      await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-      await admin.end();
-      await stopEmbedded?.();
-      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-    },
-  };
-}
 
 async function baseline(url: string, samples: number): Promise<number[]> {
   const listener = postgres(url, { max: 1, onnotice: () => {} });

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { createStorageDriver, type StorageDriver } from '../src/storage/index.js';
 import { startGcsEmulator } from '../test/support/gcs-emulator.js';
 import { startS3 } from '../test/support/s3.js';
+import { measurePeakRss } from './support.js';
 
 const CHUNK = 64 * 1024;
 const MB = 1024 * 1024;
@@ -30,24 +31,6 @@ function generated(totalBytes: number): Readable {
 
 const nullSink = () => new Writable({ write: (_chunk, _enc, cb) => cb() });
 
-/** Peak RSS growth over `before` while `work` runs, sampled every 20 ms. */
-async function measure(work: () => Promise<void>): Promise<{ peakDeltaMb: number; seconds: number }> {
-  (globalThis as { gc?: () => void }).gc?.();
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  const before = process.memoryUsage().rss;
-  let peak = before;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 20);
-  const started = performance.now();
-  try {
-    await work();
-  } finally {
-    clearInterval(timer);
-  }
-  peak = Math.max(peak, process.memoryUsage().rss);
-  return { peakDeltaMb: (peak - before) / MB, seconds: (performance.now() - started) / 1000 };
-}
 
 async function roundTrip(driver: StorageDriver, totalBytes: number): Promise<void> {
   const key = `bench/${Date.now()}/object`;
@@ -76,12 +59,12 @@ export async function benchStorageMemory(totalBytes = 200 * MB): Promise<Record<
   try {
     // Unmeasured warm-up, so the baseline does not pay for first heap growth.
     await pipeline(generated(totalBytes), nullSink());
-    const baseline = await measure(() => pipeline(generated(totalBytes), nullSink()));
+    const baseline = await measurePeakRss(() => pipeline(generated(totalBytes), nullSink()));
     const rows: Record<string, { peakDeltaMb: number; seconds: number; ratio: number }> = {
       baseline: { ...baseline, ratio: 1 },
     };
     for (const driver of drivers) {
-      const result = await measure(() => roundTrip(driver, totalBytes));
+      const result = await measurePeakRss(() => roundTrip(driver, totalBytes));
       // The baseline can be a fraction of a MB; 1 MB floor keeps the ratio readable.
       rows[driver.storeId] = { ...result, ratio: result.peakDeltaMb / Math.max(baseline.peakDeltaMb, 1) };
     }

@@ -5,40 +5,15 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import postgres from 'postgres';
 import sharp from 'sharp';
 import { loadConfig } from '../src/config.js';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { makeThumbnail } from '../src/images/thumbnail.js';
 import { createLogger } from '../src/logger.js';
 import { startRuntime } from '../src/runtime.js';
+import { scratchDatabase } from './support.js';
 
 const ENTITY = 'BENCH0001|SKU-1|DAMAGED|51076f94-b531-483c-884b-35ad67afa113';
 
-async function scratchDatabase(): Promise<{ url: string; cleanup(): Promise<void> }> {
-  let serverUrl = process.env.DATABASE_URL;
-  let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mg-bench-thumbs-'));
-  fs.chmodSync(tmp, 0o755);
-  if (!serverUrl) {
-    embedded = await startEmbeddedPostgres(tmp);
-    serverUrl = embedded.url;
-  }
-  const name = `mg_bench_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async cleanup() {
-      await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-      await admin.end();
-      await embedded?.stop();
-      fs.rmSync(tmp, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Photo-like noise so JPEG decoding does real work. */
 async function makeImages(count: number, width: number, height: number): Promise<Buffer[]> {

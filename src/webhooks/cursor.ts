@@ -1,19 +1,6 @@
-// Opaque keyset cursor for webhookDeliveries: the (created_at, id) of the last
-// row seen, so deliveries recorded meanwhile never shift the pages that follow.
-import { ValidationError } from '../errors.js';
+// webhookDeliveries pages by (created_at, id), newest first.
+import { decodeKeysetCursor, encodeKeysetCursor, type KeysetPosition } from '../graphql/keyset-cursor.js';
 
-export interface DeliveryCursor {
-  createdAt: Date;
-  id: string;
-}
-
-export function encodeDeliveryCursor(row: DeliveryCursor): string {
-  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
-}
-
-export function decodeDeliveryCursor(cursor: string, field = 'after'): DeliveryCursor {
-  const [at, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at ?? '');
-  if (extra === undefined && id && /^[0-9a-f-]{36}$/i.test(id) && !Number.isNaN(createdAt.getTime())) return { createdAt, id };
-  throw new ValidationError(field, 'not a cursor returned by this API');
-}
+export type DeliveryCursor = KeysetPosition;
+export const encodeDeliveryCursor = (row: DeliveryCursor) => encodeKeysetCursor('webhook-delivery', row);
+export const decodeDeliveryCursor = (cursor: string, field = 'after') => decodeKeysetCursor('webhook-delivery', cursor, field);
