@@ -1,7 +1,8 @@
 // Queries and mutations of the fetch domain. Resolvers stay thin: FetchJobService does the work.
 import { z } from 'zod';
 import { builder } from '../graphql/builder.js';
-import { encodeCursor } from './cursor.js';
+import { keysetConnection } from '../graphql/keyset-cursor.js';
+import { CURSOR_SCOPE } from './cursor.js';
 import { FetchJobRef, FetchJobStatusEnum, parseJobId, UrlMetadataRef } from './graphql-types.js';
 import './subscriptions.js';
 
@@ -44,10 +45,7 @@ builder.queryFields((t) => ({
     },
     resolve: async (_r, a, ctx) => {
       const page = await ctx.services.fetchJobs.list(ctx.account.id, { status: a.status, first: a.first ?? 20, after: a.after });
-      return {
-        edges: page.rows.map((node) => ({ node, cursor: encodeCursor(node) })),
-        pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: !!a.after, startCursor: page.rows[0] ? encodeCursor(page.rows[0]) : null, endCursor: page.endCursor },
-      };
+      return keysetConnection(CURSOR_SCOPE, page, a.after);
     },
   }),
 }));

@@ -1,7 +1,8 @@
 // GraphQL queries and mutations for entity files. Resolvers stay thin: FileService does the work.
 import { z } from 'zod';
 import { builder } from '../graphql/builder.js';
-import { encodeCursor as encodeRowCursor } from './cursor.js';
+import { keysetConnection } from '../graphql/keyset-cursor.js';
+import { CURSOR_SCOPE } from './cursor.js';
 import { FileEntityTypeEnum, FileRef, FileStatusEnum, unix } from './types.js';
 import type { FileRow } from './tables.js';
 import './subscriptions.js';
@@ -54,10 +55,7 @@ builder.queryFields((t) => ({
     },
     resolve: async (_r, a, ctx) => {
       const page = await ctx.services.files.listByEntity(ctx.account.id, { entityType: a.entityType, entityId: a.entityId, first: a.first ?? 20, after: a.after, status: a.status });
-      return {
-        edges: page.rows.map((node, i) => ({ node, cursor: i === page.rows.length - 1 ? page.endCursor! : encodeRowCursor(node) })),
-        pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: !!a.after, startCursor: page.rows[0] ? encodeRowCursor(page.rows[0]) : null, endCursor: page.endCursor },
-      };
+      return keysetConnection(CURSOR_SCOPE, page, a.after);
     },
   }),
 }));

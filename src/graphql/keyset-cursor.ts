@@ -22,3 +22,16 @@ export function decodeKeysetCursor(scope: string, cursor: string, field = 'after
   }
   throw new ValidationError(field, 'not a cursor returned by this list');
 }
+
+/** A Relay connection for one newest-first keyset page (endCursor is the last row's cursor). */
+export function keysetConnection<Row extends KeysetPosition>(
+  scope: string,
+  page: { rows: Row[]; hasNextPage: boolean },
+  after: string | null | undefined,
+) {
+  const edges = page.rows.map((node) => ({ node, cursor: encodeKeysetCursor(scope, node) }));
+  return {
+    edges,
+    pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: !!after, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+  };
+}

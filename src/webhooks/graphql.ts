@@ -1,8 +1,9 @@
 // Webhook secret, its rotation, and the delivery log. Resolvers stay thin: WebhookService does the work.
 import { z } from 'zod';
 import { builder } from '../graphql/builder.js';
+import { keysetConnection } from '../graphql/keyset-cursor.js';
 import { AccountRef } from '../graphql/viewer.js';
-import { encodeDeliveryCursor } from './cursor.js';
+import { CURSOR_SCOPE } from './cursor.js';
 import { DELIVERY_STATUSES, type WebhookAttempt, type WebhookDelivery } from './tables.js';
 
 const WebhookDeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
@@ -77,10 +78,7 @@ builder.queryFields((t) => ({
     },
     resolve: async (_r, a, ctx) => {
       const page = await ctx.services.webhooks.list(ctx.account.id, { first: a.first ?? 20, after: a.after });
-      return {
-        edges: page.rows.map((node) => ({ node, cursor: encodeDeliveryCursor(node) })),
-        pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: !!a.after, startCursor: page.rows[0] ? encodeDeliveryCursor(page.rows[0]) : null, endCursor: page.endCursor },
-      };
+      return keysetConnection(CURSOR_SCOPE, page, a.after);
     },
   }),
 }));
