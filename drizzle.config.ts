@@ -2,7 +2,8 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './src/db/all-tables.ts',
+  // Every table module: the platform's and each domain's tables.ts.
+  schema: ['./src/platform/auth/tables.ts', './src/*/tables.ts'],
   out: './migrations',
   // pg-boss owns the "pgboss" schema; drizzle-kit must never diff or drop it.
   schemaFilter: ['public'],

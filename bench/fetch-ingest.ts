@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import { safeFetch } from '../src/net/index.js';
+import { safeFetch } from '../src/platform/net/index.js';
 import { measurePeakRss, startBenchGateway } from './support.js';
 
 const MB = 1024 * 1024;

@@ -10,14 +10,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createClient } from 'graphql-ws';
 import postgres from 'postgres';
 import WebSocket from 'ws';
-import { loadConfig } from '../src/config.js';
-import { publishEvent } from '../src/events/publish.js';
-import { createLogger } from '../src/logger.js';
-import { startRuntime } from '../src/runtime.js';
+import { loadConfig } from '../src/platform/config.js';
+import { publishEvent } from '../src/platform/events/publish.js';
+import { createLogger } from '../src/platform/logger.js';
+import { startRuntime } from '../src/app/runtime.js';
 import { scratchDatabase } from './support.js';
 
 const QUEUE = 'bench-echo';
-declare module '../src/queue/registry.js' {
+declare module '../src/platform/queue/registry.js' {
   interface QueuePayloads {
     'bench-echo': { key: string };
   }

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { freePort } from '../src/db/embedded.js';
-import { projectRoot } from '../src/db/migrate.js';
+import { freePort } from '../src/platform/db/embedded.js';
+import { projectRoot } from '../src/platform/db/migrate.js';
 
 const root = projectRoot();
 

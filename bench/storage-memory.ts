@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { createStorageDriver, type StorageDriver } from '../src/storage/index.js';
+import { createStorageDriver, type StorageDriver } from '../src/platform/storage/index.js';
 import { startGcsEmulator } from '../test/support/gcs-emulator.js';
 import { startS3 } from '../test/support/s3.js';
 import { measurePeakRss } from './support.js';

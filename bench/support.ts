@@ -5,10 +5,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
-import { loadConfig } from '../src/config.js';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
-import { createLogger } from '../src/logger.js';
-import { startRuntime, type Mode, type Runtime } from '../src/runtime.js';
+import { loadConfig } from '../src/platform/config.js';
+import { startEmbeddedPostgres } from '../src/platform/db/embedded.js';
+import { createLogger } from '../src/platform/logger.js';
+import { startRuntime, type Mode, type Runtime } from '../src/app/runtime.js';
 
 export async function scratchDatabase(): Promise<{ url: string; cleanup(): Promise<void> }> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mg-bench-pg-'));

@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { loadConfig } from '../src/config.js';
-import { makeThumbnail } from '../src/images/thumbnail.js';
-import { createLogger } from '../src/logger.js';
-import { startRuntime } from '../src/runtime.js';
+import { loadConfig } from '../src/platform/config.js';
+import { makeThumbnail } from '../src/platform/images/thumbnail.js';
+import { createLogger } from '../src/platform/logger.js';
+import { startRuntime } from '../src/app/runtime.js';
 import { scratchDatabase } from './support.js';
 
 const ENTITY = 'BENCH0001|SKU-1|DAMAGED|51076f94-b531-483c-884b-35ad67afa113';
@@ -74,7 +74,7 @@ export async function benchThumbnails(count = Number(process.env.BENCH_IMAGES ??
     for (;;) {
       const page = await files.listByEntity(account.id, { entityType: 'SHIPMENT_ITEM', entityId: ENTITY, first: 100, status: 'READY' });
       const failed = await files.listByEntity(account.id, { entityType: 'SHIPMENT_ITEM', entityId: ENTITY, first: 1, status: 'FAILED' });
-      if (failed.rows.length) throw new Error(`a bench file failed: ${failed.rows[0]!.failureReason}`);
+      if (failed.rows.length) throw new Error(`a bench file failed: ${failed.rows[0]!.errorMessage}`);
       if (page.rows.length >= Math.min(count, 100)) break;
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // media-gateway CLI: serve | work | all (default) | migrate | keys create|list|revoke
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
-import { openDatabase } from './db/open.js';
-import { AccountService } from './auth/service.js';
-import { start } from './runtime.js';
+import { ConfigError, loadConfig } from './platform/config.js';
+import { openDatabase } from './platform/db/open.js';
+import { AccountService } from './platform/auth/service.js';
+import { start } from './app/runtime.js';
 
 const HELP: Record<string, string> = {
   main: `Usage: media-gateway [command] [options]

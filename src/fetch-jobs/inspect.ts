@@ -1,10 +1,10 @@
 // Finds out what a URL is and what a fetch would store, without storing
 // anything: the extractor chain, then a ranged probe of the chosen media.
 import path from 'node:path';
-import { mimeMatches, safeFetch, type EgressPolicy } from '../net/index.js';
+import { mimeMatches, safeFetch, type EgressPolicy } from '../platform/net/index.js';
 import { EXTRACTORS } from './extractors/index.js';
-import type { ExtractContext, Extraction, ProbeResult, UrlMetadata } from './extractors/types.js';
-import { describeFailure, FetchJobFailure, verdictOf } from './failures.js';
+import type { ExtractContext, Extraction, ProbeResult, UrlMetadata, Verdict } from './extractors/types.js';
+import { describeFailure, JobFailure } from '../jobs/failures.js';
 import { probeUrl, readPrefix } from './probe.js';
 
 /** Candidates probed before giving up on a page. */
@@ -60,7 +60,7 @@ export const emptyMetadata = (url: string): UrlMetadata => ({
 export async function resolveMedia(url: string, options: InspectOptions, meta: UrlMetadata): Promise<ProbeResult> {
   const ctx = context(options);
   const head = await ctx.probe(url);
-  if (head.status >= 400) throw new FetchJobFailure(`HTTP_${head.status}`, `The server answered HTTP ${head.status}`, head.status >= 500 || head.status === 429 || head.status === 408);
+  if (head.status >= 400) throw new JobFailure(`HTTP_${head.status}`, `The server answered HTTP ${head.status}`, head.status >= 500 || head.status === 429 || head.status === 408);
   let found: Extraction | null = null;
   for (const extractor of EXTRACTORS) {
     if (!extractor.match(url, head)) continue;
@@ -70,13 +70,13 @@ export async function resolveMedia(url: string, options: InspectOptions, meta: U
       break;
     }
   }
-  if (!found) throw new FetchJobFailure('NO_MEDIA', 'No media found at this URL');
+  if (!found) throw new JobFailure('NO_MEDIA', 'No media found at this URL');
   const { info } = found;
   Object.assign(meta, {
     title: info.title ?? null, description: info.description ?? null, thumbnailUrl: info.thumbnailUrl ?? null, author: info.author ?? null,
     provider: info.provider ?? null, duration: info.duration ?? null, width: info.width ?? null, height: info.height ?? null,
   });
-  if (!found.candidates.length) throw new FetchJobFailure('NO_MEDIA', `The ${meta.extractor} extractor found metadata but no media URL`);
+  if (!found.candidates.length) throw new JobFailure('NO_MEDIA', `The ${meta.extractor} extractor found metadata but no media URL`);
   // Best first; a page's top candidate may be dead while the next one works.
   let best = found.candidates[0];
   let media = best.url === head.url ? head : await ctx.probe(best.url);
@@ -86,7 +86,7 @@ export async function resolveMedia(url: string, options: InspectOptions, meta: U
     if (probed && probed.status < 400) [best, media] = [next, probed];
   }
   meta.mediaUrl = best.url;
-  if (media.status >= 400) throw new FetchJobFailure(`HTTP_${media.status}`, `The media URL answered HTTP ${media.status}`, media.status >= 500);
+  if (media.status >= 400) throw new JobFailure(`HTTP_${media.status}`, `The media URL answered HTTP ${media.status}`, media.status >= 500);
   meta.mimeType = media.mimeType ?? best.mimeType ?? null;
   meta.size = media.size ?? best.size ?? null;
   meta.fileName = media.fileName;
@@ -94,12 +94,17 @@ export async function resolveMedia(url: string, options: InspectOptions, meta: U
   meta.height = media.height ?? meta.height;
   const accepted = options.expectedMimeTypes?.length ? options.expectedMimeTypes : null;
   if (accepted && !(meta.mimeType && mimeMatches(meta.mimeType, accepted))) {
-    throw new FetchJobFailure('MIME_NOT_ACCEPTED', `The media is ${meta.mimeType ?? 'of unknown type'}; accepted: ${accepted.join(', ')}`);
+    throw new JobFailure('MIME_NOT_ACCEPTED', `The media is ${meta.mimeType ?? 'of unknown type'}; accepted: ${accepted.join(', ')}`);
   }
   if (meta.size !== null && meta.size > options.maxBytes) {
-    throw new FetchJobFailure('TOO_LARGE', `The media is ${meta.size} bytes; the limit is ${options.maxBytes}`);
+    throw new JobFailure('TOO_LARGE', `The media is ${meta.size} bytes; the limit is ${options.maxBytes}`);
   }
   return media;
+}
+
+function verdictOf(code: string): Verdict {
+  if (code === 'URL_NOT_ALLOWED' || code === 'MIME_NOT_ACCEPTED' || code === 'TOO_LARGE' || code === 'NO_MEDIA') return code;
+  return 'UNREACHABLE';
 }
 
 /** Never throws for anything about the URL: refusals become the verdict. */

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import sharp from 'sharp';
-import { parseContentLengthOrRange, safeFetch, sniffMime, type EgressPolicy } from '../net/index.js';
+import { parseContentLengthOrRange, safeFetch, sniffMime, type EgressPolicy } from '../platform/net/index.js';
 import type { ProbeResult } from './extractors/types.js';
 
 export const PROBE_BYTES = 4096;

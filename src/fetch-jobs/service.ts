@@ -1,19 +1,26 @@
-// FetchJobService: the only writer of fetch_jobs (with its worker). Every
-// method is scoped by account; another account's id behaves like a missing one.
+// FetchJobService: the only writer of fetch_jobs. Every method is scoped by
+// account; another account's id behaves like a missing one. Status changes go
+// through the job core's guarded transition, each announced (and, at the end,
+// its webhook enqueued) in the transaction that makes it.
 import { createHash } from 'node:crypto';
-import { and, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { isValidMimePattern } from '../net/index.js';
-import type { JobContext } from '../queue/worker.js';
-import type { QueuePayloads } from '../queue/registry.js';
-import type { AppServices } from '../services.js';
-import { validateWebhookUrl } from '../webhooks/service.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Config } from '../platform/config.js';
+import type { Db, Tx } from '../platform/db/client.js';
+import { keysetPage, type KeysetPage } from '../platform/db/paging.js';
+import { ConflictError, NotFoundError } from '../platform/errors.js';
+import type { EventBridge } from '../platform/events/bridge.js';
+import type { Logger } from '../platform/logger.js';
+import { validateMimePatterns, validateUrlArgument, type EgressPolicy } from '../platform/net/index.js';
+import type { JobQueue } from '../platform/queue/queue.js';
+import type { Storage } from '../platform/storage/setup.js';
+import { objectKey } from '../platform/storage/keys.js';
+import type { JobError } from '../jobs/failures.js';
+import { JobStore } from '../jobs/store.js';
 import type { UrlMetadata } from './extractors/types.js';
 import { inspect } from './inspect.js';
-import { downloadName, finish, publishState } from './state.js';
 import { fetchJobs, type FetchJobRow, type FetchJobStatus } from './tables.js';
-import { egressPolicy, runFetchJob } from './worker.js';
+
+export const FETCH_JOB_TOPIC = 'fetch-job';
 
 export interface CreateFetchJobInput {
   url: string;
@@ -23,51 +30,95 @@ export interface CreateFetchJobInput {
   idempotencyKey?: string | null;
 }
 
-export interface FetchJobPage {
-  rows: FetchJobRow[];
-  hasNextPage: boolean;
-  endCursor: string | null;
+/** A stored object that becomes a media item (what the media library needs to know). */
+export interface FetchedObject {
+  accountId: string;
+  objectKey: string;
+  storageLocation: string;
+  storeId: string;
+  size: number;
+  etag: string;
+  sha256: string;
+  mimeType: string;
+  originalFileName: string;
+  width: number | null;
+  height: number | null;
+  title: string | null;
+  description: string | null;
 }
 
-const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
-
-export function checkUrl(url: string, field = 'url'): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ValidationError(field, 'must be an absolute URL');
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ValidationError(field, 'must be http or https');
-  if (url.length > 4096) throw new ValidationError(field, 'at most 4096 characters');
+/** Everything this domain needs from the rest of the system, and nothing more. */
+export interface FetchJobDeps {
+  database: { db: Db };
+  config: Config;
+  events: Pick<EventBridge, 'publishChange'>;
+  queue: Pick<JobQueue, 'send'>;
+  storage: Pick<Storage, 'driver' | 'forUrl'>;
+  logger: Logger;
+  /** Registers a fetched object in the media library, in the job's completing transaction. */
+  mediaItems: {
+    createFromStoredObject(tx: Tx, object: FetchedObject): Promise<{ id: string }>;
+    get(accountId: string, id: string): Promise<{ storageLocation: string; objectKey: string; mimeType: string } | null | undefined>;
+  };
+  webhooks: { enqueue(tx: Tx, input: { accountId: string; url: string; eventType: string; payload: Record<string, unknown> }): Promise<unknown> };
 }
 
-export function checkMimePatterns(patterns: readonly string[] | null | undefined): void {
-  for (const p of patterns ?? []) if (!isValidMimePattern(p)) throw new ValidationError('expectedMimeTypes', `"${p}" is not a MIME type or pattern like image/*`);
+export const fetchObjectKey = (row: Pick<FetchJobRow, 'accountId' | 'id'>) => objectKey('fetch', row.accountId, row.id);
+
+export function downloadName(row: Pick<FetchJobRow, 'fileName' | 'metadata'>): string {
+  return row.fileName || row.metadata?.fileName || 'media';
+}
+
+export function downloadPath(row: FetchJobRow, publicUrl: string): string | null {
+  return row.status === 'SUCCESS' ? `${publicUrl}/fetch/${row.id}/${encodeURIComponent(downloadName(row))}` : null;
+}
+
+/** The job as webhook receivers see it (no internal keys). */
+export function jobJson(row: FetchJobRow, publicUrl: string): Record<string, unknown> {
+  return {
+    id: row.id,
+    url: row.url,
+    status: row.status,
+    error: row.errorCode ? { code: row.errorCode, message: row.errorMessage } : null,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+    metadata: row.metadata ?? null,
+    bytesReceived: row.bytesReceived,
+    bytesTotal: row.bytesTotal,
+    mediaItemId: row.mediaItemId,
+    downloadUrl: downloadPath(row, publicUrl),
+    webhookUrl: row.webhookUrl,
+  };
 }
 
 export class FetchJobService {
-  // Lazy: the service is built inside the services object it depends on.
-  constructor(private readonly app: () => AppServices) {}
+  readonly store: JobStore<typeof fetchJobs>;
+
+  constructor(readonly deps: FetchJobDeps) {
+    this.store = new JobStore(deps, fetchJobs, { topic: FETCH_JOB_TOPIC, what: 'Fetch job', runningStatus: 'RUNNING' });
+  }
 
   private get db() {
-    return this.app().database.db;
+    return this.deps.database.db;
+  }
+
+  egressPolicy(): EgressPolicy {
+    return { allowNetworks: this.deps.config.fetchAllowNetworks, maxBytes: this.deps.config.limits.maxFetchBytes };
   }
 
   /** What a fetch of `url` would find and whether it would be allowed; stores nothing. */
   async inspectUrl(url: string, expectedMimeTypes?: string[] | null): Promise<UrlMetadata> {
-    checkUrl(url);
-    checkMimePatterns(expectedMimeTypes);
-    const app = this.app();
-    const { metadata } = await inspect(url, { policy: egressPolicy(app), maxBytes: app.config.limits.maxFetchBytes, expectedMimeTypes });
+    validateUrlArgument(url, 'url');
+    const accepted = validateMimePatterns(expectedMimeTypes, 'expectedMimeTypes');
+    const { metadata } = await inspect(url, { policy: this.egressPolicy(), maxBytes: this.deps.config.limits.maxFetchBytes, expectedMimeTypes: accepted });
     return metadata;
   }
 
   async create(accountId: string, input: CreateFetchJobInput): Promise<FetchJobRow> {
-    checkUrl(input.url);
-    if (input.webhookUrl) validateWebhookUrl(input.webhookUrl);
-    checkMimePatterns(input.expectedMimeTypes);
-    const expected = input.expectedMimeTypes?.map((m) => m.trim().toLowerCase()) ?? null;
+    validateUrlArgument(input.url, 'url');
+    if (input.webhookUrl) validateUrlArgument(input.webhookUrl, 'webhookUrl', { maxLength: 2048 });
+    const expected = validateMimePatterns(input.expectedMimeTypes, 'expectedMimeTypes');
     const normalised = { url: input.url, webhookUrl: input.webhookUrl ?? null, fileName: input.fileName ?? null, expectedMimeTypes: expected };
     const inputHash = createHash('sha256').update(JSON.stringify(normalised)).digest('hex');
     const key = input.idempotencyKey ?? null;
@@ -78,8 +129,8 @@ export class FetchJobService {
         .onConflictDoNothing({ target: [fetchJobs.accountId, fetchJobs.idempotencyKey] })
         .returning();
       if (!row) return null;
-      await this.app().queue.send('fetch-job', { accountId, fetchJobId: row.id }, { tx, retryDelay: this.app().config.fetchRetryDelaySeconds });
-      await publishState(this.app(), tx, row, 'created');
+      await this.deps.queue.send('fetch-job', { accountId, fetchJobId: row.id }, { tx, retryDelay: this.deps.config.fetchRetryDelaySeconds });
+      await this.store.announce(tx, row, 'CREATED');
       return row;
     });
     if (created) return created;
@@ -90,73 +141,111 @@ export class FetchJobService {
     return existing;
   }
 
-  async get(accountId: string, id: string): Promise<FetchJobRow | null> {
-    if (!isUuid(id)) return null;
-    const [row] = await this.db.select().from(fetchJobs).where(and(eq(fetchJobs.id, id), eq(fetchJobs.accountId, accountId)));
-    return row ?? null;
+  get(accountId: string, id: string): Promise<FetchJobRow | undefined> {
+    return this.store.get(accountId, id);
   }
 
-  async require(accountId: string, id: string): Promise<FetchJobRow> {
-    const row = await this.get(accountId, id);
-    if (!row) throw new NotFoundError('Fetch job', id);
-    return row;
+  /** `sentId` is what the caller sent (echoed in NOT_FOUND); `id` the UUID it names, if any. */
+  require(accountId: string, id: string | null, sentId?: string): Promise<FetchJobRow> {
+    return this.store.require(accountId, id, sentId);
   }
 
-  async getMany(accountId: string, ids: readonly string[]): Promise<(FetchJobRow | null)[]> {
-    const valid = ids.filter(isUuid);
-    if (!valid.length) return ids.map(() => null);
-    const rows = await this.db.select().from(fetchJobs).where(and(eq(fetchJobs.accountId, accountId), inArray(fetchJobs.id, valid)));
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
+  getMany(accountId: string, ids: readonly (string | null)[]): Promise<(FetchJobRow | null)[]> {
+    return this.store.getMany(accountId, ids);
   }
 
   /** Newest first; one statement per page. */
-  async list(accountId: string, options: { status?: FetchJobStatus | null; first: number; after?: string | null }): Promise<FetchJobPage> {
-    const where: SQL[] = [eq(fetchJobs.accountId, accountId)];
-    if (options.status) where.push(eq(fetchJobs.status, options.status));
-    if (options.after) {
-      const c = decodeCursor(options.after);
-      where.push(or(lt(fetchJobs.createdAt, c.createdAt), and(eq(fetchJobs.createdAt, c.createdAt), lt(fetchJobs.id, c.id)))!);
-    }
-    const rows = await this.db
-      .select()
-      .from(fetchJobs)
-      .where(and(...where))
-      .orderBy(desc(fetchJobs.createdAt), desc(fetchJobs.id))
-      .limit(options.first + 1);
-    const hasNextPage = rows.length > options.first;
-    const page = rows.slice(0, options.first);
-    return { rows: page, hasNextPage, endCursor: page.length ? encodeCursor(page[page.length - 1]) : null };
+  list(accountId: string, options: { status?: FetchJobStatus | null; first: number; after?: string | null }): Promise<KeysetPage<FetchJobRow>> {
+    return keysetPage<FetchJobRow>(this.db, {
+      scope: FETCH_JOB_TOPIC,
+      table: fetchJobs,
+      createdAt: fetchJobs.createdAt,
+      id: fetchJobs.id,
+      where: [eq(fetchJobs.accountId, accountId), options.status ? eq(fetchJobs.status, options.status) : undefined],
+      first: options.first,
+      after: options.after,
+    });
   }
 
   /** Stops a PENDING or RUNNING job: FAILED/CANCELLED now; a running worker notices within 250 ms and removes its partial object. */
-  async cancel(accountId: string, id: string): Promise<FetchJobRow> {
-    const current = await this.require(accountId, id);
-    const row = await finish(this.app(), accountId, current.id, ['PENDING', 'RUNNING'], {
-      status: 'FAILED',
-      errorCode: 'CANCELLED',
-      errorMessage: 'The fetch job was cancelled',
-    });
+  async cancel(accountId: string, id: string | null, sentId?: string): Promise<FetchJobRow> {
+    const current = await this.require(accountId, id, sentId);
+    const row = await this.finish(current, ['PENDING', 'RUNNING'], { status: 'FAILED', errorCode: 'CANCELLED', errorMessage: 'The fetch job was cancelled' });
     if (row) return row;
-    const now = await this.require(accountId, id);
-    throw new ConflictError(`Fetch job ${id} is already ${now.status}`);
+    const now = await this.require(accountId, current.id);
+    throw new ConflictError(`Fetch job ${sentId ?? id} is already ${now.status}`);
+  }
+
+  /** The media item a finished job produced, through the media library. */
+  mediaItemOf(row: FetchJobRow) {
+    return row.mediaItemId ? this.deps.mediaItems.get(row.accountId, row.mediaItemId) : Promise.resolve(undefined);
   }
 
   /** Short-lived signed storage URL of a finished job's file; null while not SUCCESS. */
   async signedDownload(row: FetchJobRow, fileName?: string): Promise<string | null> {
     if (row.status !== 'SUCCESS') return null;
-    const app = this.app();
-    const item = row.mediaItemId ? await app.mediaItems.get(row.accountId, row.mediaItemId) : null;
+    const item = await this.mediaItemOf(row);
     // The media item owns the object once it exists; its key and store win.
     const location = item?.storageLocation ?? row.storageLocation;
     const key = item?.objectKey ?? row.objectKey;
     if (!location || !key || (row.mediaItemId && !item)) throw new NotFoundError('Fetched file', row.id);
-    const signed = await app.storage.forUrl(location).signedGetUrl(key, { expiresInSeconds: 300, downloadFileName: fileName || downloadName(row), contentType: item?.mimeType });
+    const signed = await this.deps.storage.forUrl(location).signedGetUrl(key, { expiresInSeconds: 300, downloadFileName: fileName || downloadName(row), contentType: item?.mimeType });
     return signed.url;
   }
 
-  /** `fetch-job` queue handler. */
-  run(payload: QueuePayloads['fetch-job'], job: JobContext): Promise<void> {
-    return runFetchJob(this.app(), payload, job);
+  // ---- worker-facing ----
+
+  /** PENDING (or RUNNING again, on a retry) → RUNNING; undefined when the job is already over (e.g. cancelled). */
+  begin(accountId: string, id: string): Promise<FetchJobRow | undefined> {
+    return this.store.move({
+      accountId,
+      id,
+      from: ['PENDING', 'RUNNING'],
+      set: { status: 'RUNNING', stage: 'RESOLVING', startedAt: sql`coalesce(${fetchJobs.startedAt}, now())`, attempts: sql`${fetchJobs.attempts} + 1`, bytesReceived: 0, heartbeatAt: new Date() } as never,
+    });
+  }
+
+  async saveInspection(row: FetchJobRow, metadata: UrlMetadata, location: string, key: string): Promise<void> {
+    await this.store.move({
+      accountId: row.accountId,
+      id: row.id,
+      from: ['RUNNING'],
+      set: { metadata, bytesTotal: metadata.size, storageLocation: location, objectKey: key, stage: 'DOWNLOADING' },
+    });
+  }
+
+  /**
+   * Ends a job. Only an unfinished row moves (the guard), so a cancel and a
+   * completion racing each other end it exactly once; `prepare` runs in the
+   * same transaction and only for the winner.
+   */
+  finish(
+    row: Pick<FetchJobRow, 'accountId' | 'id'>,
+    from: FetchJobStatus[],
+    changes: Partial<FetchJobRow> & { status: 'SUCCESS' | 'FAILED' },
+    prepare?: (tx: Tx) => Promise<Partial<FetchJobRow>>,
+  ): Promise<FetchJobRow | undefined> {
+    return this.store.move({
+      accountId: row.accountId,
+      id: row.id,
+      from,
+      set: { ...changes, stage: 'DONE', finishedAt: new Date() },
+      prepare: prepare && ((tx) => prepare(tx)),
+      after: (tx, done) => this.notifyWebhook(tx, done),
+    });
+  }
+
+  fail(row: FetchJobRow, error: JobError): Promise<FetchJobRow | undefined> {
+    return this.finish(row, ['RUNNING'], { status: 'FAILED', errorCode: error.code, errorMessage: error.message });
+  }
+
+  private async notifyWebhook(tx: Tx, row: FetchJobRow): Promise<void> {
+    if (!row.webhookUrl) return;
+    await this.deps.webhooks.enqueue(tx, {
+      accountId: row.accountId,
+      url: row.webhookUrl,
+      eventType: row.status === 'SUCCESS' ? 'fetch_job.completed' : 'fetch_job.failed',
+      payload: jobJson(row, this.deps.config.publicUrl),
+    });
   }
 }

@@ -1,7 +1,8 @@
-// The fetch_jobs table. Only src/fetch-jobs/service.ts and its worker write it.
+// The fetch_jobs table. FetchJobService is its only writer.
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { accounts } from '../db/schema.js';
+import { check, index, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { accounts } from '../platform/auth/tables.js';
+import { jobColumns } from '../jobs/columns.js';
 import type { UrlMetadata } from './extractors/types.js';
 
 export const FETCH_JOB_STATUSES = ['PENDING', 'RUNNING', 'SUCCESS', 'FAILED'] as const;
@@ -21,22 +22,13 @@ export const fetchJobs = pgTable(
     idempotencyKey: text('idempotency_key'),
     // sha256 of the normalised input: a replayed key with other input is a conflict.
     inputHash: text('input_hash').notNull(),
-    status: text('status', { enum: FETCH_JOB_STATUSES }).notNull().default('PENDING'),
-    errorCode: text('error_code'),
-    errorMessage: text('error_message'),
     metadata: jsonb('metadata').$type<UrlMetadata>(),
-    bytesReceived: bigint('bytes_received', { mode: 'number' }).notNull().default(0),
-    bytesTotal: bigint('bytes_total', { mode: 'number' }),
-    attempts: integer('attempts').notNull().default(0),
     // Where the worker streams to; the same key on every attempt, so a retry overwrites.
     storageLocation: text('storage_location'),
     objectKey: text('object_key'),
     // Unique: whatever the retries, one job links to at most one media item.
     mediaItemId: uuid('media_item_id'),
-    // Millisecond precision so a cursor made from a JS Date names the row exactly.
-    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
-    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
-    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+    ...jobColumns(FETCH_JOB_STATUSES, 'PENDING'),
   },
   (t) => [
     check('fetch_jobs_status_check', sql`${t.status} in ('PENDING', 'RUNNING', 'SUCCESS', 'FAILED')`),

@@ -1,7 +1,7 @@
 // What a file can be attached to. Each entity type names the parts of its id
 // and checks each one, so a bad id is refused naming the part that is wrong.
 // Adding a type is one entry in ENTITY_TYPES.
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../platform/errors.js';
 
 interface IdPart {
   name: string;

@@ -1,24 +1,32 @@
 // The only writer of `files`. Every method is scoped by account; every state
-// change is a guarded UPDATE … WHERE status IN (expected) that publishes its
-// event (and enqueues follow-up work) in the same transaction, so two racing
-// callers cannot both win and nothing is announced that did not commit.
+// change is the job core's guarded transition, which publishes its event (and
+// enqueues follow-up work) in the same transaction, so two racing callers
+// cannot both win and nothing is announced that did not commit.
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { and, desc, eq, inArray, lte, sql } from 'drizzle-orm';
-import type { Tx } from '../db/client.js';
-import { ConflictError, LimitExceededError, NotFoundError, ValidationError } from '../errors.js';
-import { sniffMime } from '../net/sniff.js';
-import type { AppServices } from '../services.js';
-import type { PutResult, SignedPut, SignedUrl } from '../storage/driver.js';
-import type { Storage } from '../storage/setup.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import type { Config } from '../platform/config.js';
+import type { Db, Tx } from '../platform/db/client.js';
+import { keysetPage, type KeysetPage } from '../platform/db/paging.js';
+import { ConflictError, LimitExceededError, NotFoundError, ValidationError } from '../platform/errors.js';
+import type { EventBridge } from '../platform/events/bridge.js';
+import { sniffMime } from '../platform/net/sniff.js';
+import type { JobQueue } from '../platform/queue/queue.js';
+import type { PutResult, SignedPut, SignedUrl } from '../platform/storage/driver.js';
+import { objectKey } from '../platform/storage/keys.js';
+import type { Storage } from '../platform/storage/setup.js';
+import { JobStore } from '../jobs/store.js';
 import { validateEntityId, type EntityType } from './entity-types.js';
-import { DEFAULT_CONTENT_TYPES, isUuid, originalKey, thumbnailKey } from './keys.js';
 import { files, type FileRow, type FileStatus } from './tables.js';
 
 export const FILE_TOPIC = 'file';
 /** Sweeps are batched per window; a sweep runs this long after the window's last upload expires. */
 export const SWEEP_WINDOW_SECONDS = 60;
+
+export const DEFAULT_CONTENT_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/gif'] as const;
+
+export const originalKey = (accountId: string, fileId: string) => objectKey('files', accountId, fileId);
+export const thumbnailKey = (accountId: string, fileId: string) => objectKey('files', accountId, fileId, 'thumbnail.webp');
 
 export interface NewUpload {
   entityType: EntityType;
@@ -28,36 +36,42 @@ export interface NewUpload {
   fileName?: string | null;
 }
 
-export interface FilePage {
-  rows: FileRow[];
-  hasNextPage: boolean;
-  endCursor: string | null;
-}
-
 export type ProcessedFields = Pick<FileRow, 'contentType' | 'width' | 'height' | 'thumbnailKey' | 'blurhash' | 'dominantColor'>;
+
+export interface FileDeps {
+  database: { db: Db };
+  config: Config;
+  events: Pick<EventBridge, 'publishChange'>;
+  queue: Pick<JobQueue, 'send'>;
+  storage: Pick<Storage, 'driver' | 'forUrl' | 'onLocalPut'>;
+}
 
 export class FileService {
   readonly allowedContentTypes: readonly string[];
+  readonly store: JobStore<typeof files>;
+  private readonly db: Db;
 
   constructor(
-    private readonly storage: Storage,
-    private readonly app: () => Pick<AppServices, 'database' | 'queue' | 'events' | 'config'>,
+    private readonly deps: FileDeps,
     options: { allowedContentTypes?: readonly string[] } = {},
   ) {
+    this.db = deps.database.db;
     this.allowedContentTypes = options.allowedContentTypes ?? DEFAULT_CONTENT_TYPES;
-    storage.onLocalPut((key, result) => this.onLocalPut(key, result));
-  }
-
-  private get db() {
-    return this.app().database.db;
+    this.store = new JobStore(deps, files, {
+      topic: FILE_TOPIC,
+      what: 'File',
+      runningStatus: 'PROCESSING',
+      eventData: (row) => ({ entityType: row.entityType, entityId: row.entityId }),
+    });
+    deps.storage.onLocalPut((key, result) => this.onLocalPut(key, result));
   }
 
   private get maxBytes() {
-    return this.app().config.limits.maxFileBytes;
+    return this.deps.config.limits.maxFileBytes;
   }
 
   driverFor(file: Pick<FileRow, 'store'>) {
-    return this.storage.forUrl(file.store);
+    return this.deps.storage.forUrl(file.store);
   }
 
   private checkNew(input: Omit<NewUpload, 'fileSize' | 'contentType'>): void {
@@ -81,14 +95,14 @@ export class FileService {
     this.checkSize(input.fileSize, 'fileSize');
     const id = randomUUID();
     const key = originalKey(accountId, id);
-    const { config, queue } = this.app();
-    const upload = await this.storage.driver.signedPutUrl(key, { expiresInSeconds: config.limits.uploadTtlSeconds, contentType: input.contentType, contentLength: input.fileSize });
+    const { config, queue, storage } = this.deps;
+    const upload = await storage.driver.signedPutUrl(key, { expiresInSeconds: config.limits.uploadTtlSeconds, contentType: input.contentType, contentLength: input.fileSize });
     const file = await this.db.transaction(async (tx) => {
       const [row] = await tx
         .insert(files)
-        .values({ id, accountId, entityType: input.entityType, entityId: input.entityId, contentType: input.contentType, declaredSize: input.fileSize, fileName: input.fileName ?? null, status: 'UPLOADING', store: this.storage.driver.location, objectKey: key, uploadExpiresAt: upload.expiresAt })
+        .values({ id, accountId, entityType: input.entityType, entityId: input.entityId, contentType: input.contentType, declaredSize: input.fileSize, fileName: input.fileName ?? null, status: 'UPLOADING', store: storage.driver.location, objectKey: key, uploadExpiresAt: upload.expiresAt })
         .returning();
-      await this.announce(tx, row!);
+      await this.store.announce(tx, row!, 'CREATED');
       // One sweep per window, due once every upload of the window has expired.
       await queue.send('file-sweep', {}, { tx, startAfter: config.limits.uploadTtlSeconds + SWEEP_WINDOW_SECONDS, singletonKey: 'file-sweep', singletonSeconds: SWEEP_WINDOW_SECONDS });
       return row!;
@@ -112,16 +126,22 @@ export class FileService {
   /** A direct upload landed through the gateway's own signed PUT route (local storage). */
   private async onLocalPut(key: string, result: PutResult): Promise<void> {
     if (!key.startsWith('files/')) return;
-    const [file] = await this.db.select().from(files).where(and(eq(files.store, this.storage.driver.location), eq(files.objectKey, key), eq(files.status, 'UPLOADING')));
+    const [file] = await this.db.select().from(files).where(and(eq(files.store, this.deps.storage.driver.location), eq(files.objectKey, key), eq(files.status, 'UPLOADING')));
     if (file) await this.markUploaded(file, result.size);
   }
 
   private markUploaded(file: FileRow, size: number): Promise<FileRow | undefined> {
-    return this.db.transaction(async (tx) => {
-      const row = await this.transition(tx, file.accountId, file.id, ['UPLOADING'], { status: 'UPLOADED', fileSize: size, uploadExpiresAt: null });
-      if (row) await this.app().queue.send('file-process', { accountId: row.accountId, fileId: row.id }, { tx });
-      return row;
+    return this.store.move({
+      accountId: file.accountId,
+      id: file.id,
+      from: ['UPLOADING'],
+      set: { status: 'UPLOADED', fileSize: size, uploadExpiresAt: null },
+      after: (tx, row) => this.enqueueProcessing(tx, row),
     });
+  }
+
+  private async enqueueProcessing(tx: Tx, row: FileRow): Promise<void> {
+    await this.deps.queue.send('file-process', { accountId: row.accountId, fileId: row.id }, { tx });
   }
 
   /** One-step upload of a small file through the gateway; nothing is left behind on failure. */
@@ -137,7 +157,7 @@ export class FileService {
     if (!contentType) throw new ValidationError('file', `must be one of ${this.allowedContentTypes.join(', ')} (got ${declared || 'no type'})`);
     const id = randomUUID();
     const key = originalKey(accountId, id);
-    const driver = this.storage.driver;
+    const driver = this.deps.storage.driver;
     const put = await driver.put(key, Readable.from([bytes]), { contentType, maxBytes: this.maxBytes });
     try {
       return await this.db.transaction(async (tx) => {
@@ -145,8 +165,8 @@ export class FileService {
           .insert(files)
           .values({ id, accountId, entityType: input.entityType, entityId: input.entityId, contentType, declaredSize: input.file.size, fileSize: put.size, fileName: input.file.name || null, status: 'UPLOADED', store: driver.location, objectKey: key })
           .returning();
-        await this.announce(tx, row!);
-        await this.app().queue.send('file-process', { accountId, fileId: id }, { tx });
+        await this.store.announce(tx, row!, 'CREATED');
+        await this.enqueueProcessing(tx, row!);
         return row!;
       });
     } catch (err) {
@@ -155,50 +175,36 @@ export class FileService {
     }
   }
 
-  async get(accountId: string, id: string): Promise<FileRow | undefined> {
-    // Malformed ids answer like missing ones rather than as a database error.
-    if (!isUuid(id)) return undefined;
-    const [row] = await this.db.select().from(files).where(and(eq(files.accountId, accountId), eq(files.id, id)));
-    return row;
+  get(accountId: string, id: string): Promise<FileRow | undefined> {
+    return this.store.get(accountId, id);
   }
 
-  async require(accountId: string, id: string): Promise<FileRow> {
-    const row = await this.get(accountId, id);
-    if (!row) throw new NotFoundError('File', id);
-    return row;
+  require(accountId: string, id: string): Promise<FileRow> {
+    return this.store.require(accountId, id);
   }
 
   /** Newest first, keyset-paged on (created_at, id). */
-  async listByEntity(accountId: string, q: { entityType: EntityType; entityId: string; first: number; after?: string | null; status?: FileStatus | null }): Promise<FilePage> {
+  listByEntity(accountId: string, q: { entityType: EntityType; entityId: string; first: number; after?: string | null; status?: FileStatus | null }): Promise<KeysetPage<FileRow>> {
     validateEntityId(q.entityType, q.entityId);
-    const cursor = q.after ? decodeCursor(q.after) : undefined;
-    const rows = await this.db
-      .select()
-      .from(files)
-      .where(
-        and(
-          eq(files.accountId, accountId),
-          eq(files.entityType, q.entityType),
-          eq(files.entityId, q.entityId),
-          q.status ? eq(files.status, q.status) : undefined,
-          cursor ? sql`(${files.createdAt}, ${files.id}) < (${cursor.createdAt.toISOString()}::timestamptz, ${cursor.id}::uuid)` : undefined,
-        ),
-      )
-      .orderBy(desc(files.createdAt), desc(files.id))
-      .limit(q.first + 1);
-    const page = rows.slice(0, q.first);
-    const last = page.at(-1);
-    return { rows: page, hasNextPage: rows.length > q.first, endCursor: last ? encodeCursor(last) : null };
+    return keysetPage<FileRow>(this.db, {
+      scope: FILE_TOPIC,
+      table: files,
+      createdAt: files.createdAt,
+      id: files.id,
+      where: [eq(files.accountId, accountId), eq(files.entityType, q.entityType), eq(files.entityId, q.entityId), q.status ? eq(files.status, q.status) : undefined],
+      first: q.first,
+      after: q.after,
+    });
   }
 
   /** Removes the record at once; the objects go through the retrying storage-delete queue. */
   async delete(accountId: string, id: string): Promise<FileRow> {
-    if (!isUuid(id)) throw new NotFoundError('File', id);
+    const existing = await this.require(accountId, id);
     return this.db.transaction(async (tx) => {
-      const [row] = await tx.delete(files).where(and(eq(files.accountId, accountId), eq(files.id, id))).returning();
+      const [row] = await tx.delete(files).where(and(eq(files.accountId, accountId), eq(files.id, existing.id))).returning();
       if (!row) throw new NotFoundError('File', id);
-      await this.deleteObjects(tx, row, [row.objectKey, thumbnailKey(accountId, id)]);
-      await this.announce(tx, row, 'deleted');
+      await this.deleteObjects(tx, row, [row.objectKey, thumbnailKey(accountId, row.id)]);
+      await this.store.announce(tx, row, 'DELETED');
       return row;
     });
   }
@@ -215,7 +221,7 @@ export class FileService {
 
   /** UPLOADED → PROCESSING; a retried job finds it PROCESSING already and carries on. */
   async beginProcessing(accountId: string, id: string): Promise<FileRow | undefined> {
-    const moved = await this.db.transaction((tx) => this.transition(tx, accountId, id, ['UPLOADED'], { status: 'PROCESSING' }));
+    const moved = await this.store.move({ accountId, id, from: ['UPLOADED'], set: { status: 'PROCESSING', stage: 'PROBING', startedAt: new Date(), attempts: sql`${files.attempts} + 1` as never } });
     if (moved) return moved;
     const current = await this.get(accountId, id);
     return current?.status === 'PROCESSING' ? current : undefined;
@@ -224,16 +230,16 @@ export class FileService {
   /** PROCESSING → READY. Undefined when the file was deleted meanwhile (its thumbnail is then removed). */
   async markReady(accountId: string, id: string, fields: ProcessedFields): Promise<FileRow | undefined> {
     return this.db.transaction(async (tx) => {
-      const row = await this.transition(tx, accountId, id, ['PROCESSING'], { status: 'READY', failureReason: null, ...fields });
+      const row = await this.store.transition(tx, { accountId, id, from: ['PROCESSING'], set: { status: 'READY', stage: 'DONE', errorCode: null, errorMessage: null, finishedAt: new Date(), ...fields } });
       if (!row && fields.thumbnailKey && !(await this.get(accountId, id))) {
-        await this.deleteObjects(tx, { accountId, store: this.storage.driver.location }, [fields.thumbnailKey]);
+        await this.deleteObjects(tx, { accountId, store: this.deps.storage.driver.location }, [fields.thumbnailKey]);
       }
       return row;
     });
   }
 
-  async markFailed(accountId: string, id: string, reason: string, from: FileStatus[] = ['UPLOADED', 'PROCESSING']): Promise<FileRow | undefined> {
-    return this.db.transaction((tx) => this.transition(tx, accountId, id, from, { status: 'FAILED', failureReason: reason.slice(0, 1000) }));
+  markFailed(accountId: string, id: string, reason: string, from: FileStatus[] = ['UPLOADED', 'PROCESSING'], code = 'UNPROCESSABLE'): Promise<FileRow | undefined> {
+    return this.store.move({ accountId, id, from, set: { status: 'FAILED', stage: 'DONE', errorCode: code, errorMessage: reason.slice(0, 1000), finishedAt: new Date() } });
   }
 
   /** Uploads never completed by their expiry: FAILED, and their objects (if any) deleted. */
@@ -244,12 +250,12 @@ export class FileService {
         const due = tx.select({ id: files.id }).from(files).where(and(eq(files.status, 'UPLOADING'), lte(files.uploadExpiresAt, now))).limit(batch).for('update', { skipLocked: true });
         const rows = await tx
           .update(files)
-          .set({ status: 'FAILED', failureReason: 'the upload was not completed before it expired', uploadExpiresAt: null, updatedAt: sql`now()` })
+          .set({ status: 'FAILED', stage: 'DONE', errorCode: 'UPLOAD_EXPIRED', errorMessage: 'the upload was not completed before it expired', uploadExpiresAt: null, finishedAt: sql`now()`, updatedAt: sql`now()` })
           .where(and(inArray(files.id, due), eq(files.status, 'UPLOADING')))
           .returning();
         for (const row of rows) {
           await this.deleteObjects(tx, row, [row.objectKey]);
-          await this.announce(tx, row);
+          await this.store.announce(tx, row);
         }
         return rows.length;
       });
@@ -258,21 +264,7 @@ export class FileService {
     }
   }
 
-  private async transition(tx: Tx, accountId: string, id: string, from: FileStatus[], set: Partial<FileRow> & { status: FileStatus }): Promise<FileRow | undefined> {
-    const [row] = await tx
-      .update(files)
-      .set({ ...set, updatedAt: sql`now()` })
-      .where(and(eq(files.accountId, accountId), eq(files.id, id), inArray(files.status, from)))
-      .returning();
-    if (row) await this.announce(tx, row);
-    return row;
-  }
-
-  private announce(tx: Tx, row: FileRow, type = row.status.toLowerCase()): Promise<void> {
-    return this.app().events.publish(tx, { accountId: row.accountId, topic: FILE_TOPIC, type, id: row.id, data: { status: row.status, entityType: row.entityType, entityId: row.entityId } });
-  }
-
   private async deleteObjects(tx: Tx, file: Pick<FileRow, 'accountId' | 'store'>, keys: string[]): Promise<void> {
-    for (const key of keys) await this.app().queue.send('storage-delete', { accountId: file.accountId, storage: file.store, key }, { tx });
+    for (const key of keys) await this.deps.queue.send('storage-delete', { accountId: file.accountId, storage: file.store, key }, { tx });
   }
 }

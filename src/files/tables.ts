@@ -1,7 +1,9 @@
-// The files table: one row per entity attachment. FileService is its only writer.
+// The files table: one row per entity attachment, whose processing is a job
+// (the job core's columns). FileService is its only writer.
 import { sql } from 'drizzle-orm';
 import { bigint, check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { accounts } from '../db/schema.js';
+import { accounts } from '../platform/auth/tables.js';
+import { jobColumns } from '../jobs/columns.js';
 
 export const FILE_STATUSES = ['UPLOADING', 'UPLOADED', 'PROCESSING', 'READY', 'FAILED'] as const;
 export type FileStatus = (typeof FILE_STATUSES)[number];
@@ -20,8 +22,6 @@ export const files = pgTable(
     declaredSize: bigint('declared_size', { mode: 'number' }).notNull(),
     fileSize: bigint('file_size', { mode: 'number' }),
     fileName: text('file_name'),
-    status: text('status', { enum: FILE_STATUSES }).notNull(),
-    failureReason: text('failure_reason'),
     // The storage URL the objects live in, so a later STORAGE_URL change does not strand them.
     store: text('store').notNull(),
     objectKey: text('object_key').notNull(),
@@ -30,10 +30,9 @@ export const files = pgTable(
     height: integer('height'),
     blurhash: text('blurhash'),
     dominantColor: text('dominant_color'),
-    // Millisecond precision so a cursor made from a JS Date names the row exactly.
-    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
-    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
     uploadExpiresAt: timestamp('upload_expires_at', { withTimezone: true, mode: 'date' }),
+    // The readable error predates the job core under this name (GraphQL: failureReason).
+    ...jobColumns(FILE_STATUSES, 'UPLOADING', { errorMessageColumn: 'failure_reason' }),
   },
   (t) => [
     check('files_status_check', sql`${t.status} in ('UPLOADING', 'UPLOADED', 'PROCESSING', 'READY', 'FAILED')`),

@@ -1,7 +1,7 @@
 // The list/search query: one statement for the page and its total.
 import { and, asc, desc, eq, gte, ilike, like, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { ValidationError } from '../errors.js';
+import type { Db } from '../platform/db/client.js';
+import { ValidationError } from '../platform/errors.js';
 import { mediaItems, type MediaItem } from './tables.js';
 import { checkMimePattern } from './validation.js';
 

@@ -2,18 +2,21 @@
 // the caller's account; another account's id behaves like a missing one.
 import { randomUUID } from 'node:crypto';
 import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
-import type { Config } from '../config.js';
-import type { Db, Tx } from '../db/client.js';
-import { GoneError, LimitExceededError, NotFoundError } from '../errors.js';
-import type { EventBridge } from '../events/bridge.js';
-import type { Logger } from '../logger.js';
-import type { JobQueue } from '../queue/queue.js';
-import { ObjectTooLargeError } from '../storage/errors.js';
-import { resolveSigningSecret, type Storage } from '../storage/setup.js';
+import type { Config } from '../platform/config.js';
+import type { Db, Tx } from '../platform/db/client.js';
+import { GoneError, LimitExceededError, NotFoundError } from '../platform/errors.js';
+import type { EventBridge } from '../platform/events/bridge.js';
+import type { ChangeType } from '../platform/events/publish.js';
+import type { Logger } from '../platform/logger.js';
+import type { JobQueue } from '../platform/queue/queue.js';
+import { ObjectTooLargeError } from '../platform/storage/errors.js';
+import { resolveSigningSecret, type Storage } from '../platform/storage/setup.js';
+import { objectKey as storageKey } from '../platform/storage/keys.js';
+import { isUuid } from '../platform/ids.js';
 import { listPage, type ListOptions, type ListPage } from './list.js';
 import { signDownload } from './signing.js';
 import { mediaItems, type MediaItem } from './tables.js';
-import { runThumbnail } from './thumbnail-worker.js';
+import { runThumbnail } from './thumbnails.js';
 import { fileStream, inspectHead, peek } from './upload.js';
 import { checkMaxDownloads, checkMimeType, checkText, linkSeconds, TEXT_FIELDS } from './validation.js';
 
@@ -35,6 +38,7 @@ export interface StoredMediaObject {
 }
 
 export const MEDIA_ITEM_TOPIC = 'media-item';
+export const mediaObjectKey = (accountId: string, id: string) => storageKey('media', accountId, id);
 export type MediaItemEventType = 'CREATED' | 'UPDATED' | 'DELETED' | 'THUMBNAIL_READY' | 'DOWNLOADED';
 
 export interface MediaItemInput {
@@ -59,24 +63,25 @@ export interface DownloadAccess {
 export interface MediaItemDeps {
   database: { db: Db };
   config: Config;
-  storage: Storage;
-  queue: JobQueue;
-  events: EventBridge;
+  storage: Pick<Storage, 'driver' | 'forUrl'>;
+  queue: Pick<JobQueue, 'send'>;
+  events: Pick<EventBridge, 'publishChange'>;
   logger: Logger;
 }
 
+/** How the media library's changes map onto the one event vocabulary. */
+const CHANGE: Record<MediaItemEventType, ChangeType> = { CREATED: 'CREATED', UPDATED: 'UPDATED', DELETED: 'DELETED', THUMBNAIL_READY: 'UPDATED', DOWNLOADED: 'UPDATED' };
+
 export class MediaItemService {
   private secret: string | undefined;
-  // Lazy: the service is built inside the services object it depends on.
-  constructor(private readonly getDeps: () => MediaItemDeps) {}
+  private readonly db: Db;
 
-  private get deps() {
-    const deps = this.getDeps();
-    return { ...deps, db: deps.database.db };
+  constructor(private readonly deps: MediaItemDeps) {
+    this.db = deps.database.db;
   }
 
-  private publish(tx: Parameters<EventBridge['publish']>[0], item: Pick<MediaItem, 'accountId' | 'id'>, type: MediaItemEventType, data?: Record<string, unknown>) {
-    return this.deps.events.publish(tx, { accountId: item.accountId, topic: MEDIA_ITEM_TOPIC, type, id: item.id, data });
+  private publish(tx: Db | Tx, item: Pick<MediaItem, 'accountId' | 'id'>, what: MediaItemEventType) {
+    return this.deps.events.publishChange(tx, { accountId: item.accountId, topic: MEDIA_ITEM_TOPIC, type: CHANGE[what], id: item.id, data: { change: what } });
   }
 
   async upload(accountId: string, file: File, input: MediaItemInput = {}): Promise<MediaItem> {
@@ -84,7 +89,7 @@ export class MediaItemService {
     checkMaxDownloads(input.maxDownloadsAllowed);
     const { driver } = this.deps.storage;
     const id = randomUUID();
-    const objectKey = `media/${accountId}/${id}/original`;
+    const objectKey = mediaObjectKey(accountId, id);
     const { head, stream } = await peek(fileStream(file));
     const inspected = await inspectHead(head);
     let stored;
@@ -97,7 +102,7 @@ export class MediaItemService {
       throw err;
     }
     try {
-      return await this.deps.db.transaction((tx) =>
+      return await this.db.transaction((tx) =>
         this.insertItem(tx, {
             id,
             accountId,
@@ -157,29 +162,32 @@ export class MediaItemService {
   }
 
   async get(accountId: string, id: string): Promise<MediaItem | null> {
-    const [item] = await this.deps.db.select().from(mediaItems).where(and(eq(mediaItems.id, id), eq(mediaItems.accountId, accountId)));
+    if (!isUuid(id)) return null;
+    const [item] = await this.db.select().from(mediaItems).where(and(eq(mediaItems.id, id), eq(mediaItems.accountId, accountId)));
     return item ?? null;
   }
 
-  async require(accountId: string, id: string): Promise<MediaItem> {
-    const item = await this.get(accountId, id);
-    if (!item) throw new NotFoundError('Media item', id);
+  /** `sentId` is what the caller sent (echoed in NOT_FOUND); `id` the UUID it names, if any. */
+  async require(accountId: string, id: string | null, sentId: string = id ?? ''): Promise<MediaItem> {
+    const item = id ? await this.get(accountId, id) : null;
+    if (!item) throw new NotFoundError('Media item', sentId);
     return item;
   }
 
-  /** One statement for any number of ids; answers in the order asked, null where missing. */
-  async getMany(accountId: string, ids: readonly string[]): Promise<(MediaItem | null)[]> {
-    if (!ids.length) return [];
-    const rows = await this.deps.db.select().from(mediaItems).where(and(eq(mediaItems.accountId, accountId), inArray(mediaItems.id, [...ids])));
+  /** One statement for any number of ids; answers in the order asked, null where missing or unparseable. */
+  async getMany(accountId: string, ids: readonly (string | null)[]): Promise<(MediaItem | null)[]> {
+    const valid = ids.filter((id): id is string => !!id && isUuid(id));
+    if (!valid.length) return ids.map(() => null);
+    const rows = await this.db.select().from(mediaItems).where(and(eq(mediaItems.accountId, accountId), inArray(mediaItems.id, valid)));
     const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return ids.map((id) => (id && byId.get(id)) || null);
   }
 
   list(accountId: string, options: ListOptions): Promise<ListPage> {
-    return listPage(this.deps.db, accountId, options);
+    return listPage(this.db, accountId, options);
   }
 
-  async update(accountId: string, id: string, input: MediaItemUpdate): Promise<MediaItem> {
+  async update(accountId: string, id: string | null, input: MediaItemUpdate, sentId: string = id ?? ''): Promise<MediaItem> {
     for (const field of TEXT_FIELDS) checkText(field, input[field]);
     checkMaxDownloads(input.maxDownloadsAllowed);
     if (input.mimeType != null) checkMimeType(input.mimeType);
@@ -188,23 +196,25 @@ export class MediaItemService {
     if (input.public != null) changes.public = input.public;
     if (input.mimeType != null) changes.mimeType = input.mimeType.trim().toLowerCase();
     if (input.maxDownloadsAllowed !== undefined) changes.maxDownloadsAllowed = input.maxDownloadsAllowed;
-    return this.deps.db.transaction(async (tx) => {
+    if (!id) throw new NotFoundError('Media item', sentId);
+    return this.db.transaction(async (tx) => {
       const [item] = await tx
         .update(mediaItems)
         .set({ ...changes, timeLastUpdated: sql`greatest(now(), ${mediaItems.timeLastUpdated} + interval '1 millisecond')` })
         .where(and(eq(mediaItems.id, id), eq(mediaItems.accountId, accountId)))
         .returning();
-      if (!item) throw new NotFoundError('Media item', id);
+      if (!item) throw new NotFoundError('Media item', sentId);
       await this.publish(tx, item, 'UPDATED');
       return item;
     });
   }
 
   /** The row goes now; its objects go through storage-delete, which retries until the store confirms. */
-  async delete(accountId: string, id: string): Promise<MediaItem> {
-    return this.deps.db.transaction(async (tx) => {
+  async delete(accountId: string, id: string | null, sentId: string = id ?? ''): Promise<MediaItem> {
+    if (!id) throw new NotFoundError('Media item', sentId);
+    return this.db.transaction(async (tx) => {
       const [item] = await tx.delete(mediaItems).where(and(eq(mediaItems.id, id), eq(mediaItems.accountId, accountId))).returning();
-      if (!item) throw new NotFoundError('Media item', id);
+      if (!item) throw new NotFoundError('Media item', sentId);
       for (const key of [item.objectKey, item.thumbnailKey]) {
         if (key) await this.deps.queue.send('storage-delete', { accountId, storage: item.storageLocation, key }, { tx });
       }
@@ -215,7 +225,7 @@ export class MediaItemService {
 
   /** The item a download may serve, or null (which the route answers as 404 whatever the reason). */
   async findForDownload(id: string, access: DownloadAccess): Promise<MediaItem | null> {
-    const [item] = await this.deps.db.select().from(mediaItems).where(eq(mediaItems.id, id));
+    const [item] = await this.db.select().from(mediaItems).where(eq(mediaItems.id, id));
     if (!item) return null;
     return item.public || access.signed || item.accountId === access.accountId ? item : null;
   }
@@ -226,7 +236,7 @@ export class MediaItemService {
    * limit of N serves exactly N.
    */
   async reserveDownload(item: MediaItem): Promise<void> {
-    const [row] = await this.deps.db
+    const [row] = await this.db
       .update(mediaItems)
       .set({ timesDownloaded: sql`${mediaItems.timesDownloaded} + 1` })
       .where(and(eq(mediaItems.id, item.id), or(isNull(mediaItems.maxDownloadsAllowed), lt(mediaItems.timesDownloaded, mediaItems.maxDownloadsAllowed))))
@@ -236,14 +246,19 @@ export class MediaItemService {
 
   /** A download that did not complete gives its reservation back. */
   async releaseDownload(item: MediaItem): Promise<void> {
-    await this.deps.db
+    await this.db
       .update(mediaItems)
       .set({ timesDownloaded: sql`${mediaItems.timesDownloaded} - 1` })
       .where(and(eq(mediaItems.id, item.id), gt(mediaItems.timesDownloaded, 0)));
   }
 
   async downloadCompleted(item: MediaItem): Promise<void> {
-    await this.publish(this.deps.db, item, 'DOWNLOADED');
+    await this.publish(this.db, item, 'DOWNLOADED');
+  }
+
+  /** The store holding an item's objects. */
+  objectOf(item: Pick<MediaItem, 'storageLocation'>) {
+    return this.deps.storage.forUrl(item.storageLocation);
   }
 
   signedDownloadUrl(item: MediaItem, expiresIn?: number | null) {
@@ -266,7 +281,7 @@ export class MediaItemService {
     if (!item || item.thumbnailKey) return;
     const made = await runThumbnail(this.deps.storage.forUrl(item.storageLocation), item, this.deps.logger);
     if (!made) return;
-    const saved = await this.deps.db.transaction(async (tx) => {
+    const saved = await this.db.transaction(async (tx) => {
       const [row] = await tx
         .update(mediaItems)
         .set({ thumbnailKey: made.key, width: sql`coalesce(${mediaItems.width}, ${made.width})`, height: sql`coalesce(${mediaItems.height}, ${made.height})` })

@@ -2,8 +2,6 @@
 // without an API key. The signature covers the item id and the expiry.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export const DEFAULT_LINK_SECONDS = 60 * 60;
-export const MAX_LINK_SECONDS = 7 * 24 * 60 * 60;
 
 function mac(secret: string, id: string, expires: number): Buffer {
   return createHmac('sha256', secret).update(`media-item-download-v1\n${id}\n${expires}`).digest();

@@ -1,7 +1,7 @@
 // The media library's one table. Only src/media-items/service.ts writes it.
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { accounts } from '../db/schema.js';
+import { accounts } from '../platform/auth/tables.js';
 
 export const mediaItems = pgTable(
   'media_items',

@@ -3,8 +3,8 @@
 // head is ever held in memory.
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { readImageInfo } from '../images/thumbnail.js';
-import { sniffMime } from '../net/sniff.js';
+import { readImageInfo } from '../platform/images/thumbnail.js';
+import { sniffMime } from '../platform/net/sniff.js';
 
 /** file-type needs ~4100 bytes; image headers (EXIF included) usually fit in 64 KiB. */
 export const PEEK_BYTES = 64 * 1024;

@@ -1,7 +1,7 @@
 // Input rules shared by GraphQL and the download route; each failure names its field.
-import { ValidationError } from '../errors.js';
-import { isValidMimePattern } from '../net/sniff.js';
-import { DEFAULT_LINK_SECONDS, MAX_LINK_SECONDS } from './signing.js';
+import { ValidationError } from '../platform/errors.js';
+import { isValidMimePattern } from '../platform/net/sniff.js';
+import { LINK_DEFAULT_SECONDS as DEFAULT_LINK_SECONDS, LINK_MAX_SECONDS as MAX_LINK_SECONDS } from '../platform/storage/keys.js';
 
 const TEXT_LIMITS = { title: 500, description: 5000, metadataPrimary: 5000, metadataSecondary: 5000 } as const;
 export type TextField = keyof typeof TEXT_LIMITS;
@@ -27,16 +27,7 @@ export function checkMimePattern(value: string): void {
 export function linkSeconds(expiresIn: number | null | undefined): number {
   const seconds = expiresIn ?? DEFAULT_LINK_SECONDS;
   if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > MAX_LINK_SECONDS) {
-    throw new ValidationError('expiresIn', `must be between 1 and ${MAX_LINK_SECONDS} seconds`);
+    throw new ValidationError('expiresInSeconds', `must be between 1 and ${MAX_LINK_SECONDS} seconds`);
   }
   return seconds;
-}
-
-/** Relay ids ("MediaItem:<uuid>" in base64) and bare UUIDs both name an item. */
-export function parseItemId(id: string): string | null {
-  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-  if (uuid.test(id)) return id.toLowerCase();
-  const decoded = Buffer.from(id, 'base64').toString('utf8');
-  const match = /^MediaItem:(.+)$/.exec(decoded);
-  return match && uuid.test(match[1]) ? match[1].toLowerCase() : null;
 }

@@ -1,9 +1,8 @@
 // Webhook secret, its rotation, and the delivery log. Resolvers stay thin: WebhookService does the work.
 import { z } from 'zod';
-import { builder } from '../graphql/builder.js';
-import { keysetConnection } from '../graphql/keyset-cursor.js';
-import { AccountRef } from '../graphql/viewer.js';
-import { CURSOR_SCOPE } from './cursor.js';
+import { builder } from '../platform/graphql/builder.js';
+import { connectionType, keysetConnection, pageArgs } from '../platform/graphql/paging.js';
+import { AccountRef } from '../platform/graphql/viewer.js';
 import { DELIVERY_STATUSES, type WebhookAttempt, type WebhookDelivery } from './tables.js';
 
 const WebhookDeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
@@ -48,12 +47,7 @@ const WebhookDeliveryRef = builder.objectRef<WebhookDelivery>('WebhookDelivery')
   }),
 });
 
-const WebhookDeliveryConnection = builder.connectionObject({
-  type: WebhookDeliveryRef,
-  name: 'WebhookDeliveryConnection',
-  // Clients that do not need cursors per row read nodes, as on the other connections.
-  fields: (c) => ({ nodes: c.field({ type: [WebhookDeliveryRef], resolve: (conn) => (conn.edges as { node: WebhookDelivery }[]).map((e) => e.node) }) }),
-});
+const WebhookDeliveryConnection = connectionType(WebhookDeliveryRef, 'WebhookDeliveryConnection');
 
 builder.objectField(AccountRef, 'webhookSecret', (t) =>
   t.string({
@@ -73,12 +67,10 @@ builder.queryFields((t) => ({
     type: WebhookDeliveryConnection,
     description: "The account's webhook deliveries, newest first. Pass pageInfo.endCursor as `after` for the next page.",
     args: {
-      first: t.arg.int({ required: false, defaultValue: 20, validate: z.number().int().min(1).max(100).nullish() }),
-      after: t.arg.string({ required: false }),
+      ...pageArgs,
     },
     resolve: async (_r, a, ctx) => {
-      const page = await ctx.services.webhooks.list(ctx.account.id, { first: a.first ?? 20, after: a.after });
-      return keysetConnection(CURSOR_SCOPE, page, a.after);
+      return keysetConnection(await ctx.services.webhooks.list(ctx.account.id, { first: a.first ?? 20, after: a.after }), a.after);
     },
   }),
 }));

@@ -1,6 +1,6 @@
 // One delivery attempt over the safe fetcher, and what its result means for
 // the delivery: delivered, retry later, or stop for good.
-import { UrlNotAllowedError, isFetchError, safeFetch, type EgressPolicy } from '../net/index.js';
+import { UrlNotAllowedError, isFetchError, safeFetch, type EgressPolicy } from '../platform/net/index.js';
 import { signedHeaders } from './signing.js';
 
 export type AttemptOutcome = 'DELIVERED' | 'RETRY' | 'GAVE_UP' | 'FAILED';

@@ -2,12 +2,15 @@
 // the transaction that finishes their job, so a delivery exists exactly when
 // that transaction commits; the `webhook` queue then runs deliver().
 import { randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
-import { NotFoundError, ValidationError } from '../errors.js';
-import type { AppServices } from '../services.js';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import type { Config } from '../platform/config.js';
+import type { Db, DbOrTx } from '../platform/db/client.js';
+import { keysetPage, type KeysetPage } from '../platform/db/paging.js';
+import { NotFoundError } from '../platform/errors.js';
+import { isUuid } from '../platform/ids.js';
+import type { Logger } from '../platform/logger.js';
+import type { JobQueue } from '../platform/queue/queue.js';
 import { retryDelayMs } from './backoff.js';
-import { decodeDeliveryCursor, encodeDeliveryCursor } from './cursor.js';
 import { sendAttempt, webhookBody, type AttemptResult } from './send.js';
 import { generateSecret } from './signing.js';
 import { webhookAttempts, webhookDeliveries, webhookSecrets, type WebhookAttempt, type WebhookDelivery } from './tables.js';
@@ -20,12 +23,6 @@ export interface EnqueueInput {
   payload: Record<string, unknown>;
 }
 
-export interface DeliveryPage {
-  rows: WebhookDelivery[];
-  hasNextPage: boolean;
-  endCursor: string | null;
-}
-
 /** The `webhook` job payload; `attempt` (1-based) lets a stale duplicate job see it is stale. */
 export interface DeliveryJob {
   accountId: string;
@@ -33,26 +30,20 @@ export interface DeliveryJob {
   attempt?: number;
 }
 
-const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+export const DELIVERY_SCOPE = 'webhook-delivery';
 
-/** For the callers that accept a webhook URL from a client: refuse obvious junk early (the egress policy still decides at send time). */
-export function validateWebhookUrl(url: string, field = 'webhookUrl'): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ValidationError(field, 'must be an absolute URL');
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ValidationError(field, 'must be http or https');
-  if (parsed.username || parsed.password) throw new ValidationError(field, 'must not contain credentials');
-  if (url.length > 2048) throw new ValidationError(field, 'at most 2048 characters');
+export interface WebhookDeps {
+  database: { db: Db };
+  queue: Pick<JobQueue, 'send'>;
+  config: Config;
+  logger: Logger;
 }
 
 export class WebhookService {
-  constructor(private readonly app: () => Pick<AppServices, 'database' | 'queue' | 'config' | 'logger'>) {}
+  private readonly db: Db;
 
-  private get db() {
-    return this.app().database.db;
+  constructor(private readonly deps: WebhookDeps) {
+    this.db = deps.database.db;
   }
 
   /** Records a delivery and enqueues it in the caller's transaction (nothing is sent if it rolls back). */
@@ -60,7 +51,7 @@ export class WebhookService {
     const deliveryId = randomUUID();
     const webhookId = `msg_${deliveryId.replace(/-/g, '')}`;
     await tx.insert(webhookDeliveries).values({ id: deliveryId, webhookId, accountId: input.accountId, url: input.url, eventType: input.eventType, payload: input.payload });
-    await this.app().queue.send('webhook', { accountId: input.accountId, deliveryId, attempt: 1 }, { tx });
+    await this.deps.queue.send('webhook', { accountId: input.accountId, deliveryId, attempt: 1 }, { tx });
     return { deliveryId, webhookId };
   }
 
@@ -97,18 +88,9 @@ export class WebhookService {
   }
 
   /** Newest first; `after` is an endCursor from a previous page. */
-  async list(accountId: string, q: { first: number; after?: string | null }): Promise<DeliveryPage> {
-    const cursor = q.after ? decodeDeliveryCursor(q.after) : undefined;
+  list(accountId: string, q: { first: number; after?: string | null }): Promise<KeysetPage<WebhookDelivery>> {
     const d = webhookDeliveries;
-    const rows = await this.db
-      .select()
-      .from(d)
-      .where(and(eq(d.accountId, accountId), cursor ? sql`(${d.createdAt}, ${d.id}) < (${cursor.createdAt.toISOString()}::timestamptz, ${cursor.id}::uuid)` : undefined))
-      .orderBy(desc(d.createdAt), desc(d.id))
-      .limit(q.first + 1);
-    const page = rows.slice(0, q.first);
-    const last = page.at(-1);
-    return { rows: page, hasNextPage: rows.length > q.first, endCursor: last ? encodeDeliveryCursor(last) : null };
+    return keysetPage<WebhookDelivery>(this.db, { scope: DELIVERY_SCOPE, table: d, createdAt: d.createdAt, id: d.id, where: [eq(d.accountId, accountId)], first: q.first, after: q.after });
   }
 
   /** Attempt logs of several deliveries in one query, scoped to the account. */
@@ -131,7 +113,7 @@ export class WebhookService {
     const row = await this.get(job.accountId, job.deliveryId);
     if (!row || row.status !== 'PENDING') return;
     if (job.attempt !== undefined && job.attempt !== row.attempts + 1) return;
-    const { config } = this.app();
+    const { config } = this.deps;
     const result = await sendAttempt({
       url: row.url,
       webhookId: row.webhookId,
@@ -146,7 +128,7 @@ export class WebhookService {
 
   private async record(row: WebhookDelivery, result: AttemptResult): Promise<void> {
     const attempt = row.attempts + 1;
-    const { config, queue, logger } = this.app();
+    const { config, queue, logger } = this.deps;
     const exhausted = result.outcome === 'RETRY' && attempt >= config.webhooks.maxAttempts;
     const status = result.outcome === 'RETRY' ? (exhausted ? 'FAILED' : 'PENDING') : result.outcome;
     const nextRetryAt = status === 'PENDING' ? new Date(Date.now() + retryDelayMs(attempt, { baseSeconds: config.webhooks.retryBaseSeconds, maxSeconds: config.webhooks.retryMaxSeconds })) : null;

@@ -1,7 +1,7 @@
 // Webhook secrets, deliveries and their attempts. WebhookService is their only writer.
 import { sql } from 'drizzle-orm';
 import { check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { accounts } from '../db/schema.js';
+import { accounts } from '../platform/auth/tables.js';
 
 export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'FAILED', 'GAVE_UP'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];

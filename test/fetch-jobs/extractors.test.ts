@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEntities, scanTags } from '../../src/fetch-jobs/extractors/html-scan.js';
 import { extractFromPage } from '../../src/fetch-jobs/extractors/html.js';
 import { inspect } from '../../src/fetch-jobs/inspect.js';
-import { closeAll, type TestServer } from '../net/servers.js';
+import { closeAll, type TestServer } from '../platform/net/servers.js';
 import { makePng, makeWav, sendBytes, sendHtml, startRoutes } from './fixtures.js';
 
 const policy = { allowNetworks: ['127.0.0.0/8'] };

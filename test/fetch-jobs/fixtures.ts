@@ -1,7 +1,7 @@
 // Local fixture servers and generated media for the fetch tests.
 import type http from 'node:http';
 import sharp from 'sharp';
-import { startServer, type TestServer } from '../net/servers.js';
+import { startServer, type TestServer } from '../platform/net/servers.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, server: TestServer) => void;
 

@@ -2,7 +2,7 @@
 import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { closeAll, type TestServer } from '../net/servers.js';
+import { closeAll, type TestServer } from '../platform/net/servers.js';
 import { makePng, makeWav, sendBytes, sendHtml, startRoutes } from './fixtures.js';
 import { createJob, expectFailed, getJob, headers, storedObjects, waitForJob } from './helpers.js';
 

@@ -1,7 +1,7 @@
 // Refusals that depend on the gateway's configuration: size limit and egress policy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { closeAll, type TestServer } from '../net/servers.js';
+import { closeAll, type TestServer } from '../platform/net/servers.js';
 import { makeWav, sendBytes, startRoutes } from './fixtures.js';
 import { expectFailed, headers, storedObjects } from './helpers.js';
 

@@ -5,7 +5,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
-import { closeAll, type TestServer } from '../net/servers.js';
+import { closeAll, type TestServer } from '../platform/net/servers.js';
 import { makeWav, sendBytes, startRoutes } from './fixtures.js';
 import { createJob, waitForJob } from './helpers.js';
 

@@ -3,7 +3,7 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processFile } from '../../src/files/processing.js';
+import { processFile } from '../../src/files/jobs.js';
 import { gql, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { subscribeWs } from '../support/subscribers.js';
 import { ENTITY, createUpload, getFile, makeImage, makePixelBomb, putBytes, until, uploadMultipart, waitForFile } from './helpers.js';
@@ -220,10 +220,10 @@ describe('files on local storage', () => {
     const updatedAt = file.updatedAt;
     await processFile(files, { accountId, fileId: up.file.id }, job(3));
     expect((await getFile(gw, headers, up.file.id, 'updatedAt')).body.data.file.updatedAt).toBe(updatedAt);
-    await events.waitFor((e) => e.id === up.file.id && e.type === 'ready');
+    await events.waitFor((e) => e.id === up.file.id && e.data.status === 'READY');
     await new Promise((r) => setTimeout(r, 300));
     await events.close();
-    const types = events.events.filter((e) => e.id === up.file.id).map((e) => e.type);
-    expect(types).toEqual(['uploading', 'uploaded', 'processing', 'ready']);
+    const states = events.events.filter((e) => e.id === up.file.id).map((e) => e.data.status);
+    expect(states).toEqual(['UPLOADING', 'UPLOADED', 'PROCESSING', 'READY']);
   });
 });

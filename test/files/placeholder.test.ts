@@ -1,7 +1,7 @@
 // The BlurHash encoder against values worked out by hand from the format.
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { encodeBlurhash, makePlaceholder } from '../../src/images/placeholder.js';
+import { encodeBlurhash, makePlaceholder } from '../../src/platform/images/placeholder.js';
 
 describe('placeholders', () => {
   it('encodes the size flag, AC maximum and the average colour where the format puts them', () => {

@@ -54,7 +54,7 @@ describe('media library', () => {
     const meta = await sharp(thumb).metadata();
     expect(meta.format).toBe('webp');
     expect([meta.width, meta.height]).toEqual([32, 64]); // EXIF rotation applied
-    const info = await gql(gateway, h(owner.key), `query($id: ID!) { mediaItem(id: $id) { thumbnailUrl(expiresIn: 60) } }`, { id: item.id });
+    const info = await gql(gateway, h(owner.key), `query($id: ID!) { mediaItem(id: $id) { thumbnailUrl(expiresInSeconds: 60) } }`, { id: item.id });
     expect(info.body.data.mediaItem.thumbnailUrl).toMatch(/^http/);
     expect(strangers.events).toEqual([]);
     expect(strangers.errors).toEqual([]);
@@ -85,15 +85,15 @@ describe('media library', () => {
     expect(Buffer.from(await part.arrayBuffer()).equals(wav.subarray(4, 12))).toBe(true);
     expect(part.headers.get('content-range')).toBe(`bytes 4-11/${wav.length}`);
     // Only the full body counted: 304 and a continuation Range do not.
-    const after = await gql(gateway, h(owner.key), `query($id: ID!) { mediaItem(id: $id) { timesDownloaded downloadUrl(expiresIn: 60) } }`, { id: item.id });
+    const after = await gql(gateway, h(owner.key), `query($id: ID!) { mediaItem(id: $id) { timesDownloaded downloadUrl(expiresInSeconds: 60) } }`, { id: item.id });
     expect(after.body.data.mediaItem.timesDownloaded).toBe(1);
     const signed = await fetch(after.body.data.mediaItem.downloadUrl);
     expect(signed.status).toBe(200);
     await signed.arrayBuffer();
     const tampered = await fetch(after.body.data.mediaItem.downloadUrl.replace(/sig=./, 'sig=0'));
     expect(tampered.status).toBe(404);
-    const bad = await gql(gateway, h(owner.key), `query($id: ID!) { mediaItem(id: $id) { downloadUrl(expiresIn: 9999999) } }`, { id: item.id });
-    expect(bad.body.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field: 'expiresIn' });
+    const bad = await gql(gateway, h(owner.key), `query($id: ID!) { mediaItem(id: $id) { downloadUrl(expiresInSeconds: 9999999) } }`, { id: item.id });
+    expect(bad.body.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field: 'expiresInSeconds' });
   });
 
   it('serves public items without a key and hides private ones behind 404', async () => {
@@ -174,6 +174,16 @@ describe('media library', () => {
     expect(await bad({ mimeType: 'not a type' })).toMatchObject({ code: 'VALIDATION', field: 'mimeType' });
     const up = await upload(gateway, owner.key, makeWav(10), { input: { maxDownloadsAllowed: -5 } });
     expect(up.body.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field: 'maxDownloadsAllowed' });
+  });
+
+  it('NOT_FOUND names the id the caller sent, whatever its form', async () => {
+    for (const sent of ['xyz', '5b7c1e3e-0000-4000-8000-000000000000', Buffer.from('MediaItem:5b7c1e3e-0000-4000-8000-000000000000').toString('base64')]) {
+      for (const op of [`query($id: ID!) { mediaItem(id: $id) { id } }`, `mutation($id: ID!) { updateMediaItem(id: $id, input: { title: "x" }) { id } }`, `mutation($id: ID!) { deleteMediaItem(id: $id) }`]) {
+        const r = await gql(gateway, h(owner.key), op, { id: sent });
+        expect(r.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+        expect(r.body.errors?.[0]?.message).toBe(`Media item ${sent} not found`);
+      }
+    }
   });
 
   it("another account's key sees nothing: query, node, update, delete, download, subscription", async () => {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/platform/config.js';
 import { createTestDatabase } from '../support/db.js';
 import { exitCode, KEY_PATTERN, runCli, spawnCli, waitForOutput } from '../support/cli.js';
 import { tempDir } from '../support/gateway.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { printSchemaSDL } from '../../src/graphql/schema.js';
+import { printSchemaSDL } from '../../src/app/schema.js';
 import { gql, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 let gateway: TestGateway;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { startEmbeddedPostgres } from '../../src/platform/db/embedded.js';
 import { migrateFresh } from '../support/migrate-fresh.js';
 import { gql, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
 

@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { startRuntime } from '../../src/runtime.js';
+import { loadConfig } from '../../src/platform/config.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { startRuntime } from '../../src/app/runtime.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mg-child-gateway-'));
 const config = loadConfig({ DATABASE_URL: process.env.DATABASE_URL, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: process.env.CHILD_LOG_LEVEL ?? 'warn' });

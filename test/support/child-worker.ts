@@ -5,9 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { startRuntime } from '../../src/runtime.js';
+import { loadConfig } from '../../src/platform/config.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { startRuntime } from '../../src/app/runtime.js';
 import { nowMs } from './child-process.js';
 import { ECHO_POLICY, ECHO_QUEUE } from './echo-queue.js';
 

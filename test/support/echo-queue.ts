@@ -1,5 +1,5 @@
 // A test-only queue whose handler reports what happens to each job.
-import type { QueuePolicy } from '../../src/queue/registry.js';
+import type { QueuePolicy } from '../../src/platform/queue/registry.js';
 
 export interface EchoPayload {
   key: string;
@@ -7,7 +7,7 @@ export interface EchoPayload {
   fail?: boolean;
 }
 
-declare module '../../src/queue/registry.js' {
+declare module '../../src/platform/queue/registry.js' {
   interface QueuePayloads {
     'test-echo': EchoPayload;
   }

@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { startRuntime, type Mode, type Runtime } from '../../src/runtime.js';
+import { loadConfig, type Config } from '../../src/platform/config.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { startRuntime, type Mode, type Runtime } from '../../src/app/runtime.js';
 import { createTestDatabase } from './db.js';
 
 export interface TestGateway {

@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { connectDatabase } from '../../src/db/client.js';
-import { startEmbeddedPostgres } from '../../src/db/embedded.js';
-import { runMigrations } from '../../src/db/migrate.js';
+import { connectDatabase } from '../../src/platform/db/client.js';
+import { startEmbeddedPostgres } from '../../src/platform/db/embedded.js';
+import { runMigrations } from '../../src/platform/db/migrate.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

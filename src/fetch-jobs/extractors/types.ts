@@ -1,5 +1,5 @@
 // What extractors see and return. Adding a platform is adding an Extractor.
-import type { EgressPolicy } from '../../net/index.js';
+import type { EgressPolicy } from '../../platform/net/index.js';
 
 /** The answer to a ranged probe of a URL (Range: bytes=0-4095). */
 export interface ProbeResult {

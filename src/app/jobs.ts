@@ -1,0 +1,24 @@
+// Every job kind: the platform's and each domain's. Every process declares
+// every queue (any process may send); work and all processes also bind the
+// handlers.
+import type { JobDefinition } from '../platform/queue/define-job.js';
+import type { Services } from '../platform/services.js';
+import { storageDeleteJob } from '../platform/storage/delete-job.js';
+import { DOMAINS } from './domains.js';
+
+interface BoundJob {
+  definition: JobDefinition;
+  /** The service the handler runs with. */
+  owner(services: Services): unknown;
+}
+
+const JOBS: BoundJob[] = [
+  { definition: storageDeleteJob, owner: (s) => s.storage },
+  ...DOMAINS.flatMap((domain) => (domain.jobs ?? []).map((definition): BoundJob => ({ definition, owner: (s) => s[domain.key] }))),
+];
+
+export const JOB_DEFINITIONS: readonly JobDefinition[] = JOBS.map((j) => j.definition);
+
+export async function registerJobs(services: Services, options: { work: boolean }): Promise<void> {
+  for (const job of JOBS) await services.queue.register(job.definition, job.owner(services), options);
+}

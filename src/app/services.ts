@@ -1,0 +1,43 @@
+// Builds the service bag: the platform's services, then each domain's, in the
+// order of DOMAINS, each given the bag so far (checked against its own Deps).
+import { AccountService } from '../platform/auth/service.js';
+import type { Config } from '../platform/config.js';
+import type { Database } from '../platform/db/client.js';
+import { EventBridge } from '../platform/events/bridge.js';
+import { PgListener } from '../platform/events/listener.js';
+import type { Metrics } from '../platform/http/metrics.js';
+import type { Logger } from '../platform/logger.js';
+import type { DomainModule } from '../platform/module.js';
+import { JobQueue } from '../platform/queue/queue.js';
+import type { PlatformServices, Services } from '../platform/services.js';
+import { createStorage } from '../platform/storage/setup.js';
+import { DOMAINS } from './domains.js';
+
+// Compile-time wiring check: the full bag satisfies every domain's Deps.
+type Unsatisfied<M = (typeof DOMAINS)[number]> = M extends DomainModule<infer K, infer D> ? (Services extends D ? never : K) : never;
+const wiringIsComplete: [Unsatisfied] extends [never] ? true : { missingDepsFor: Unsatisfied } = true;
+void wiringIsComplete;
+
+export function createServices(deps: { config: Config; database: Database; logger: Logger; metrics: Metrics }): Services {
+  const { database, logger, config, metrics } = deps;
+  // Nothing here connects yet: startRuntime starts what the mode needs.
+  const listener = new PgListener(database.url, logger);
+  const storage = createStorage(config);
+  const platform: PlatformServices = {
+    ...deps,
+    accounts: new AccountService(database.db),
+    listener,
+    events: new EventBridge(listener, logger),
+    queue: new JobQueue({ databaseUrl: database.url, sql: database.sql, listener, logger, registry: metrics.registry, defaultConcurrency: config.workerConcurrency }),
+    storage,
+    readiness: [
+      { name: 'database', check: async () => void (await database.sql`select 1`) },
+      { name: 'storage', check: () => storage.driver.check() },
+    ],
+  };
+  const services = platform as Services;
+  for (const domain of DOMAINS) {
+    (services as unknown as Record<string, unknown>)[domain.key] = (domain as DomainModule<typeof domain.key, Services>).create(services);
+  }
+  return services;
+}

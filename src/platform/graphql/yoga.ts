@@ -1,0 +1,111 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { GraphQLError, type DefinitionNode, type GraphQLSchema } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AppError } from '../errors.js';
+import type { Account } from '../auth/tables.js';
+import type { Services } from '../services.js';
+import type { GraphQLContext } from './context.js';
+import { GRAPHIQL_DEFAULT_QUERY } from './graphiql.js';
+import { useStreamingUploads } from './uploads.js';
+
+export interface ServerContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+export interface RequestIdentity {
+  account: Account;
+  requestId: string;
+}
+
+// The HTTP layer authenticates before yoga runs and leaves the identity here;
+// graphql-ws passes it in its own context instead.
+const identities = new WeakMap<object, RequestIdentity>();
+export const attachIdentity = (req: IncomingMessage, identity: RequestIdentity) => identities.set(req, identity);
+
+// Armor rejections are plain GraphQLErrors; give them the stable code clients match on.
+const limitExceeded = (_ctx: unknown, error: GraphQLError) => {
+  (error.extensions as Record<string, unknown>).code = 'LIMIT_EXCEEDED';
+};
+const armorCallbacks = { onReject: [limitExceeded], propagateOnRejection: true };
+
+export function toGraphQLError(error: unknown): GraphQLError | undefined {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (original instanceof AppError) {
+    const gqlError = error instanceof GraphQLError ? error : undefined;
+    return new GraphQLError(original.message, {
+      nodes: gqlError?.nodes,
+      path: gqlError?.path,
+      extensions: { ...original.toJSON(), message: undefined, http: { status: original.httpStatus } },
+    });
+  }
+  // Pothos validation plugin: name the first offending field.
+  if (original instanceof Error && original.name === 'PothosValidationError' && 'issues' in original) {
+    const issues = (original as { issues: { path?: readonly (string | number | { key: string | number })[]; message: string }[] }).issues;
+    const first = issues[0];
+    const field = (first?.path ?? []).map((p) => (typeof p === 'object' ? p.key : p)).join('.') || 'input';
+    const gqlError = error instanceof GraphQLError ? error : undefined;
+    return new GraphQLError(`${field}: ${first?.message ?? 'invalid'}`, { nodes: gqlError?.nodes, path: gqlError?.path, extensions: { code: 'VALIDATION', field, http: { status: 400 } } });
+  }
+  return undefined;
+}
+
+function metricsPlugin(services: Services): Plugin {
+  return {
+    onExecute({ args }) {
+      const op = args.document.definitions.find((d: DefinitionNode) => d.kind === 'OperationDefinition');
+      const type = op && 'operation' in op ? op.operation : 'unknown';
+      const name = (op && 'name' in op && op.name?.value) || 'anonymous';
+      const end = services.metrics.graphqlDuration.startTimer({ type, name });
+      return {
+        onExecuteDone({ result }) {
+          end();
+          const failed = 'errors' in result && !!result.errors?.length;
+          services.metrics.graphqlOperations.inc({ type, name, result: failed ? 'error' : 'ok' });
+        },
+      };
+    },
+  };
+}
+
+export function createGraphQLServer(schema: GraphQLSchema, services: Services): YogaServerInstance<ServerContext, GraphQLContext> {
+  const armor = EnvelopArmorPlugin({
+    maxDepth: { n: 12, ...armorCallbacks },
+    maxAliases: { n: 15, ...armorCallbacks },
+    costLimit: { maxCost: 5000, ...armorCallbacks },
+    maxTokens: { n: 2000, ...armorCallbacks },
+    maxDirectives: { n: 50, ...armorCallbacks },
+    blockFieldSuggestion: { enabled: true },
+  });
+  return createYoga<ServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    logging: false,
+    plugins: [
+      armor,
+      metricsPlugin(services),
+      useStreamingUploads({ maxFileBytes: Math.max(services.config.limits.maxUploadBytes, services.config.limits.maxFileBytes) }),
+    ],
+    context: (initial: Partial<ServerContext & RequestIdentity>): GraphQLContext => {
+      const identity = initial.account ? (initial as RequestIdentity) : identities.get(initial.req!);
+      if (!identity) throw new Error('GraphQL executed without an authenticated identity');
+      return { account: identity.account, requestId: identity.requestId, services };
+    },
+    graphiql: {
+      title: 'media-gateway',
+      defaultQuery: GRAPHIQL_DEFAULT_QUERY,
+      headers: JSON.stringify({ 'X-API-KEY': 'paste the key printed at first start (or from `media-gateway keys create`)' }),
+    },
+    maskedErrors: {
+      maskError(error, message) {
+        const mapped = toGraphQLError(error);
+        if (mapped) return mapped;
+        if (error instanceof GraphQLError && !error.originalError) return error; // parse/validation errors are safe to show
+        services.logger.error({ err: error instanceof GraphQLError ? error.originalError : error }, 'unexpected resolver error');
+        return new GraphQLError(message, { extensions: { code: 'INTERNAL' } });
+      },
+    },
+  });
+}

@@ -1,0 +1,219 @@
+// The one HTTP router: a table of method + path patterns. It authenticates
+// (when a route asks), reads JSON bodies within a byte limit, and turns every
+// thrown error into a status and a JSON body in one place, so routes and REST
+// adapters only say what they do.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readCredentials } from '../auth/credentials.js';
+import type { AuthResult } from '../auth/service.js';
+import type { Account } from '../auth/tables.js';
+import { AppError, HTTP_STATUS, LimitExceededError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { sendJson } from './respond.js';
+
+export type AuthMode =
+  /** 401 unless a valid key (or token) came with the request */
+  | 'required'
+  /** the account when valid credentials came; none otherwise (never 401) */
+  | 'optional'
+  /** credentials are not looked at */
+  | 'none';
+
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  /** `:name` parts of the path, URI-decoded */
+  params: Record<string, string>;
+  requestId: string;
+  /** Set when the route authenticates and the credentials are valid. */
+  account?: Account;
+  /** Which key authenticated (API key id), when one did. */
+  keyId?: string;
+  /** The authentication outcome, for routes that decide themselves what a failure means. */
+  auth?: AuthResult;
+  /** The parsed JSON body, for routes with `body: 'json'`. */
+  body?: unknown;
+}
+
+/** How a route group renders failures; defaults to `{ error: { code, message } }`. */
+export type ErrorFormatter = (failure: HttpFailure) => { status: number; body: unknown; headers?: Record<string, string> };
+
+export interface HttpFailure {
+  status: number;
+  /** Stable code, e.g. NOT_FOUND, KEY_REVOKED */
+  code: string;
+  message: string;
+  /** The input field at fault, for validation failures. */
+  field?: string;
+  headers?: Record<string, string>;
+}
+
+export interface Route {
+  /** Metric and log label. */
+  name: string;
+  /** GET also answers HEAD. */
+  method: string | readonly string[];
+  /** `/media/:id`, `/fetch/:id/:filename`; a trailing `*` matches any rest (`/objects/*`). */
+  path: string;
+  auth: AuthMode;
+  body?: 'json';
+  formatError?: ErrorFormatter;
+  handle(ctx: RouteContext): Promise<void>;
+}
+
+export interface RouterDeps {
+  authenticate(headers: { get(name: string): string | null | undefined }): Promise<AuthResult>;
+  logger: Logger;
+  /** Largest JSON body a route accepts. */
+  maxJsonBytes: number;
+}
+
+interface CompiledRoute {
+  route: Route;
+  methods: Set<string>;
+  pattern: RegExp;
+  names: string[];
+}
+
+/** An authentication failure: answered 401 with the problem as its code. */
+export class AuthFailure extends Error {
+  constructor(readonly result: Exclude<AuthResult, { ok: true }>) {
+    super(result.message);
+  }
+  get code(): string {
+    return this.result.problem === 'MISSING' ? 'UNAUTHENTICATED' : `KEY_${this.result.problem}`;
+  }
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const WWW_AUTHENTICATE = 'Bearer realm="media-gateway", Basic realm="media-gateway"';
+
+function compile(route: Route): CompiledRoute {
+  const names: string[] = [];
+  const source = route.path
+    .split('/')
+    .map((part) => {
+      if (part === '*') return '(?<rest>.*)';
+      if (part.startsWith(':')) {
+        names.push(part.slice(1));
+        return '([^/]+)';
+      }
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  const methods = new Set(typeof route.method === 'string' ? [route.method] : route.method);
+  if (methods.has('GET')) methods.add('HEAD');
+  return { route, methods, names, pattern: new RegExp(`^${source}/?$`) };
+}
+
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return '';
+  }
+}
+
+export function failureOf(err: unknown): HttpFailure | undefined {
+  if (err instanceof AuthFailure) return { status: 401, code: err.code, message: err.message, headers: { 'www-authenticate': WWW_AUTHENTICATE } };
+  if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message, headers: err.headers };
+  if (err instanceof ValidationError) return { status: 400, code: err.code, message: err.message, field: err.field };
+  if (err instanceof AppError) return { status: err.httpStatus, code: err.code, message: err.message };
+  return undefined;
+}
+
+const defaultFormat: ErrorFormatter = (f) => ({
+  status: f.status,
+  body: { error: { code: f.code, message: f.message, ...(f.field ? { field: f.field } : {}) } },
+  headers: f.headers,
+});
+
+async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json' && !type.endsWith('+json')) throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) throw new LimitExceededError(`The body is larger than the ${maxBytes}-byte limit`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw new LimitExceededError(`The body is larger than the ${maxBytes}-byte limit`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError('body', 'is not valid JSON');
+  }
+}
+
+export interface Router {
+  /** Answers the request when a route's path matches; returns its name, or undefined when none does. */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<string | undefined>;
+  readonly routes: readonly Route[];
+}
+
+export function createRouter(routes: readonly Route[], deps: RouterDeps): Router {
+  const compiled = routes.map(compile);
+  return {
+    routes,
+    async handle(req, res, url, requestId) {
+      const method = req.method ?? 'GET';
+      const matching = compiled.map((c) => ({ c, match: c.pattern.exec(url.pathname) })).filter((m) => m.match);
+      if (!matching.length) return undefined;
+      const hit = matching.find((m) => m.c.methods.has(method));
+      if (!hit) {
+        const allow = [...new Set(matching.flatMap((m) => [...m.c.methods]))].join(', ');
+        respondFailure(res, matching[0]!.c.route.formatError, { status: 405, code: 'METHOD_NOT_ALLOWED', message: `${method} is not allowed on ${url.pathname}`, headers: { allow } });
+        return matching[0]!.c.route.name;
+      }
+      const { route, names } = hit.c;
+      const params: Record<string, string> = {};
+      names.forEach((name, i) => (params[name] = decode(hit.match![i + 1]!)));
+      if (hit.match!.groups?.rest !== undefined) params['*'] = hit.match!.groups.rest;
+      const ctx: RouteContext = { req, res, url, params, requestId };
+      try {
+        if (route.auth !== 'none') {
+          const result = await deps.authenticate({ get: (name) => req.headers[name] as string | undefined });
+          ctx.auth = result;
+          if (result.ok) {
+            ctx.account = result.account;
+            ctx.keyId = result.keyId;
+          } else if (route.auth === 'required') throw new AuthFailure(result);
+        }
+        if (route.body === 'json') ctx.body = await readJson(req, deps.maxJsonBytes);
+        await route.handle(ctx);
+      } catch (err) {
+        const failure = failureOf(err);
+        if (!failure) deps.logger.error({ err, requestId, route: route.name }, 'route failed');
+        if (res.headersSent) {
+          res.destroy();
+        } else {
+          // A body we did not read must not be parsed as the next request on this connection.
+          if (!req.complete) res.setHeader('connection', 'close');
+          respondFailure(res, route.formatError, failure ?? { status: 500, code: 'INTERNAL', message: 'Internal error' });
+        }
+      }
+      return route.name;
+    },
+  };
+}
+
+function respondFailure(res: ServerResponse, format: ErrorFormatter | undefined, failure: HttpFailure): void {
+  const out = (format ?? defaultFormat)(failure);
+  sendJson(res, out.status, out.body, { ...failure.headers, ...out.headers });
+}
+
+export { HTTP_STATUS };
