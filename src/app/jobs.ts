@@ -3,6 +3,7 @@
 // handlers.
 import type { JobDefinition } from '../platform/queue/define-job.js';
 import type { Services } from '../platform/services.js';
+import { bookNextPrune, eventPruneJob } from '../platform/events/prune-job.js';
 import { storageDeleteJob } from '../platform/storage/delete-job.js';
 import { DOMAINS } from './domains.js';
 
@@ -14,6 +15,7 @@ interface BoundJob {
 
 const JOBS: BoundJob[] = [
   { definition: storageDeleteJob, owner: (s) => s.storage },
+  { definition: eventPruneJob, owner: (s) => ({ log: s.events.log, queue: s.queue, retentionSeconds: s.config.eventRetentionSeconds }) },
   ...DOMAINS.flatMap((domain) => (domain.jobs ?? []).map((definition): BoundJob => ({ definition, owner: (s) => s[domain.key] }))),
 ];
 
@@ -21,4 +23,9 @@ export const JOB_DEFINITIONS: readonly JobDefinition[] = JOBS.map((j) => j.defin
 
 export async function registerJobs(services: Services, options: { work: boolean }): Promise<void> {
   for (const job of JOBS) await services.queue.register(job.definition, job.owner(services), options);
+}
+
+/** Periodic platform work, booked once the queue runs (duplicates fold into one). */
+export async function bookPeriodicJobs(services: Services): Promise<void> {
+  await bookNextPrune(services.queue, 60);
 }

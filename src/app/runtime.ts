@@ -7,7 +7,7 @@ import { createMetrics } from '../platform/http/metrics.js';
 import { createServer, type RunningServer } from '../platform/http/server.js';
 import { createLogger, type Logger } from '../platform/logger.js';
 import type { Services } from '../platform/services.js';
-import { registerJobs } from './jobs.js';
+import { bookPeriodicJobs, registerJobs } from './jobs.js';
 import { domainRoutes } from './routes.js';
 import { buildSchema } from './schema.js';
 import { createServices } from './services.js';
@@ -46,6 +46,7 @@ export async function startRuntime(config: Config, mode: Mode, logger: Logger = 
     await registerJobs(services, { work: works });
     // Every mode sends jobs; only work/all fetch them.
     await services.queue.start({ workers: works });
+    if (works) await bookPeriodicJobs(services);
     if (serves) {
       await services.events.start();
       services.readiness.push({

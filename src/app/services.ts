@@ -27,7 +27,7 @@ export function createServices(deps: { config: Config; database: Database; logge
     ...deps,
     accounts: new AccountService(database.db),
     listener,
-    events: new EventBridge(listener, logger),
+    events: new EventBridge(listener, database.sql, logger),
     queue: new JobQueue({ databaseUrl: database.url, sql: database.sql, listener, logger, registry: metrics.registry, defaultConcurrency: config.workerConcurrency }),
     storage,
     readiness: [

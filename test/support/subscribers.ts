@@ -4,6 +4,7 @@ import { createClient as createWsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
 export interface Received {
+  seq?: string | null;
   topic: string;
   type: string;
   id: string;
@@ -19,7 +20,7 @@ export interface Subscriber {
   close(): Promise<void>;
 }
 
-export const ACCOUNT_EVENTS = 'subscription { accountEvents { topic type id at data } }';
+export const ACCOUNT_EVENTS = 'subscription { accountEvents { seq topic type id at data } }';
 
 function collector(label: string) {
   const events: Received[] = [];
@@ -72,4 +73,23 @@ export function subscribeSse(baseUrl: string, key: string, query = ACCOUNT_EVENT
     { next: (r) => (r.data ? c.push(r.data.accountEvents) : c.errors.push(r.errors)), error: (e) => c.errors.push(e), complete: () => {} },
   );
   return { events: c.events, errors: c.errors, waitFor: c.waitFor, close: async () => (stop(), client.dispose()) };
+}
+
+/** Any subscription over graphql-ws: collects each result's first field; `done` settles on complete or error. */
+export function subscribeAny<T = any>(baseUrl: string, key: string, query: string, variables?: Record<string, unknown>) {
+  const seen: T[] = [];
+  const errors: unknown[] = [];
+  const client = createWsClient({ url: `${baseUrl.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { 'x-api-key': key }, retryAttempts: 0 });
+  let completed = false;
+  const done = new Promise<void>((resolve) => {
+    client.subscribe<Record<string, T>>(
+      { query, variables },
+      {
+        next: (r) => (r.data ? seen.push(Object.values(r.data)[0]!) : errors.push(r.errors)),
+        error: (e) => (errors.push(e), resolve()),
+        complete: () => ((completed = true), resolve()),
+      },
+    );
+  });
+  return { seen, errors, done, get completed() { return completed; }, close: () => client.dispose() };
 }

@@ -4,6 +4,7 @@ import { Repeater } from 'graphql-yoga';
 import { NotFoundError } from '../../platform/errors.js';
 import type { LiveEvent } from '../../platform/events/publish.js';
 import { builder } from '../../platform/graphql/builder.js';
+import { resumeArgs, resumeFrom } from '../../platform/graphql/events.js';
 import type { GraphQLContext } from '../../platform/graphql/context.js';
 import { liveRecord } from '../../jobs/live.js';
 import { validateEntityId, type EntityType } from '../entity-types.js';
@@ -24,9 +25,9 @@ function asOf(row: FileRow, status: FileStatus): FileRow {
   return { ...row, status, width: null, height: null, thumbnailKey: null, blurhash: null, dominantColor: null, errorCode: null, errorMessage: null };
 }
 
-function entityChanges(ctx: GraphQLContext, entityType: EntityType, entityId: string): Repeater<FileRow> {
+function entityChanges(ctx: GraphQLContext, entityType: EntityType, entityId: string, after: number | undefined): Repeater<FileRow> {
   return new Repeater<FileRow>(async (push, stop) => {
-    const source = ctx.services.events.subscribe(ctx.account.id, FILE_TOPIC);
+    const source = ctx.services.events.subscribe(ctx.account.id, FILE_TOPIC, { after });
     void stop.then(() => source.return(undefined));
     try {
       for await (const event of source as AsyncIterable<LiveEvent>) {
@@ -45,13 +46,14 @@ builder.subscriptionFields((t) => ({
   file: t.field({
     type: FileRef,
     description: 'The file now, then each state change; completes after READY or FAILED (or deletion).',
-    args: { id: t.arg.id() },
+    args: { id: t.arg.id(), ...resumeArgs },
     subscribe: (_r, a, ctx) =>
       liveRecord<FileRow>({
         events: ctx.services.events,
         accountId: ctx.account.id,
         topic: FILE_TOPIC,
         id: String(a.id),
+        after: resumeFrom(a.after),
         load: () => ctx.services.files.get(ctx.account.id, String(a.id)),
         notFound: () => new NotFoundError('File', String(a.id)),
         rank: RANK,
@@ -63,10 +65,10 @@ builder.subscriptionFields((t) => ({
   filesByEntity: t.field({
     type: FileRef,
     description: 'Every file of the entity as it changes (created, uploaded, processed, failed).',
-    args: { entityType: t.arg({ type: FileEntityTypeEnum }), entityId: t.arg.string() },
+    args: { entityType: t.arg({ type: FileEntityTypeEnum }), entityId: t.arg.string(), ...resumeArgs },
     subscribe: (_r, a, ctx) => {
       validateEntityId(a.entityType, a.entityId);
-      return entityChanges(ctx, a.entityType, a.entityId);
+      return entityChanges(ctx, a.entityType, a.entityId, resumeFrom(a.after));
     },
     resolve: (row) => row,
   }),

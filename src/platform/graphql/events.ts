@@ -1,34 +1,54 @@
-// accountEvents and pingEvents: the account-wide event stream every domain feeds.
-// Domains add their own typed subscriptions with builder.subscriptionField.
+// accountEvents and pingEvents: the account-wide event stream every domain
+// feeds, and the `after` argument every subscription takes to resume.
 import { randomUUID } from 'node:crypto';
 import { filter, pipe } from 'graphql-yoga';
 import { z } from 'zod';
-import { builder } from './builder.js';
+import { ValidationError } from '../errors.js';
 import { ALL_TOPICS } from '../events/bridge.js';
-import type { LiveEvent } from '../events/publish.js';
+import { RESYNC, type LiveEvent } from '../events/publish.js';
+import { builder } from './builder.js';
+
+/** `after` on every subscription: resume after the last `seq` seen. */
+export const resumeArgs = builder.args((t) => ({
+  after: t.string({
+    required: false,
+    description: 'Resume: the `seq` of the last event you saw. Logged events after it are replayed first; a RESYNC event says the log no longer reaches back that far.',
+  }),
+}));
+
+export function resumeFrom(after: string | null | undefined): number | undefined {
+  if (after == null) return undefined;
+  if (!/^\d{1,15}$/.test(after)) throw new ValidationError('after', 'must be the seq of an event (a whole number)');
+  return Number(after);
+}
 
 const AccountEventRef = builder.objectRef<LiveEvent>('AccountEvent').implement({
   description: "A change to one of the account's records. Carries ids, not records: load what you need.",
   fields: (t) => ({
-    topic: t.exposeString('topic', { description: 'The kind of record, e.g. "fetch-job"; "ping" for pingEvents' }),
-    type: t.exposeString('type', { description: 'What happened, e.g. "progress" or "completed"' }),
+    seq: t.string({
+      nullable: true,
+      description: "Position in the account's event log (pass it as `after` to resume); null for PROGRESS events, which are not logged",
+      resolve: (event) => (event.seq === null ? null : String(event.seq)),
+    }),
+    topic: t.exposeString('topic', { description: 'The kind of record, e.g. "fetch-job"; "ping" for pingEvents; "*" for RESYNC' }),
+    type: t.exposeString('type', { description: 'CREATED, UPDATED, STATE, PROGRESS or DELETED; RESYNC when you must refetch (your resume point was pruned); "ping" for pingEvents' }),
     id: t.exposeString('id', { description: 'The id of the record that changed' }),
     at: t.field({ type: 'DateTime', resolve: (event) => event.at }),
-    data: t.field({ type: 'JSON', description: 'Small event-specific fields', resolve: (event) => event.data }),
+    data: t.field({ type: 'JSON', description: 'status, stage, bytesReceived, bytesTotal where they apply, and a few fields of the record', resolve: (event) => event.data }),
   }),
 });
 
 builder.subscriptionField('accountEvents', (t) =>
   t.field({
     type: AccountEventRef,
-    description: "Every event of the caller's account, from any gateway or worker, as it commits.",
-    args: { topics: t.arg.stringList({ required: false, description: 'Only these topics (all when omitted)' }) },
+    description: "Every event of the caller's account, from any gateway or worker, in commit order.",
+    args: { topics: t.arg.stringList({ required: false, description: 'Only these topics (all when omitted)' }), ...resumeArgs },
     subscribe: (_root, args, ctx) => {
-      const source = ctx.services.events.subscribe(ctx.account.id, ALL_TOPICS);
+      const source = ctx.services.events.subscribe(ctx.account.id, ALL_TOPICS, { after: resumeFrom(args.after) });
       if (!args.topics?.length) return source;
       const topics = new Set(args.topics);
       // pipe/filter (not an async generator) so unsubscribing closes the source at once.
-      return pipe(source, filter((event: LiveEvent) => topics.has(event.topic)));
+      return pipe(source, filter((event: LiveEvent) => event.type === RESYNC || topics.has(event.topic)));
     },
     resolve: (event) => event,
   }),
@@ -37,7 +57,7 @@ builder.subscriptionField('accountEvents', (t) =>
 builder.mutationField('pingEvents', (t) =>
   t.field({
     type: 'Boolean',
-    description: 'Publishes a "ping" event to your own accountEvents subscriptions through the real commit path; writes nothing. Use it to test subscription plumbing.',
+    description: 'Publishes a "ping" event to your own accountEvents subscriptions through the real commit path (it is logged like any event). Use it to test subscription plumbing.',
     args: { message: t.arg.string({ required: false, validate: z.string().max(500) }) },
     resolve: async (_root, args, ctx) => {
       await ctx.services.database.db.transaction((tx) =>
