@@ -29,6 +29,8 @@ export interface TransferRequest {
   encode?: () => Transform;
   /** Stored Content-Type; defaults to the sniffed type. */
   contentType?: (sniffed: Sniffed) => string;
+  /** Stored Content-Encoding, when `encode` changes the bytes (e.g. gzip). */
+  contentEncoding?: string;
   /** A fallback size when the response does not say. */
   expectedSize?: number | null;
   /**
@@ -84,7 +86,7 @@ export async function transfer(request: TransferRequest): Promise<TransferResult
     if (gate.errored) throw gate.errored;
     key = typeof request.key === 'function' ? request.key(sniffed) : request.key;
     const contentType = request.contentType?.(sniffed) ?? sniffed.mimeType ?? 'application/octet-stream';
-    stored = await request.driver.put(key, body, { maxBytes: request.maxBytes, contentType });
+    stored = await request.driver.put(key, body, { maxBytes: request.maxBytes, contentType, contentEncoding: request.contentEncoding });
     clearInterval(ticker);
     await ticking;
     if (controller.signal.aborted) throw controller.signal.reason;

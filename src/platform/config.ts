@@ -54,7 +54,17 @@ const variables = {
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).optional(),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).optional(),
   EVENT_RETENTION_HOURS: z.coerce.number().positive().max(24 * 365).optional(),
+  PROXY_DEFAULT: z.string().url().optional(),
+  ALLOW_DIRECT_EGRESS: bool.optional(),
+  ALLOW_FILE_DESTINATIONS: bool.optional(),
 } as const;
+
+// PROXY_<ISO country code>: the HTTP CONNECT proxy a download task for that country leaves through.
+const PROXY_VARIABLE = /^PROXY_([A-Z]{2})$/;
+const proxyUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//.test(u), 'must be an http:// proxy URL (credentials allowed)');
 
 type Raw = { [K in keyof typeof variables]: z.output<(typeof variables)[K]> };
 
@@ -86,6 +96,10 @@ export interface Config {
   webhooks: { retryBaseSeconds: number; retryMaxSeconds: number; maxAttempts: number; timeoutMs: number };
   /** How long the account event log keeps events for resuming subscribers. */
   eventRetentionSeconds: number;
+  /** Download-task egress: CONNECT proxies by country, a default, and whether to go direct without one. */
+  egress: { proxies: Record<string, string>; defaultProxy?: string; allowDirect: boolean };
+  /** Whether accounts may list file:// download destinations (the operator's disk). */
+  allowFileDestinations: boolean;
 }
 
 const GiB = 1024 ** 3;
@@ -102,6 +116,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     raw[name] = parsed.data;
   }
   const r = raw as Raw;
+  const proxies: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const country = PROXY_VARIABLE.exec(name)?.[1];
+    if (!country || !value) continue;
+    const parsed = proxyUrl.safeParse(value);
+    if (!parsed.success) throw new ConfigError(name, `(${JSON.stringify(value)}): ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    proxies[country] = parsed.data;
+  }
   const host = r.HOST ?? '127.0.0.1';
   const listenPort = r.PORT ?? 4000;
   const dataDir = path.resolve(r.DATA_DIR ?? './.data');
@@ -128,6 +150,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: r.LOG_LEVEL ?? 'info',
     embeddedPgPort: r.EMBEDDED_PG_PORT ?? 0,
     eventRetentionSeconds: Math.round((r.EVENT_RETENTION_HOURS ?? 24) * 3600),
+    egress: { proxies, defaultProxy: r.PROXY_DEFAULT, allowDirect: r.ALLOW_DIRECT_EGRESS ?? false },
+    allowFileDestinations: r.ALLOW_FILE_DESTINATIONS ?? false,
     webhooks: { retryBaseSeconds: r.WEBHOOK_RETRY_BASE_SECONDS ?? 5, retryMaxSeconds: r.WEBHOOK_RETRY_MAX_SECONDS ?? 6 * 3600, maxAttempts: r.WEBHOOK_MAX_ATTEMPTS ?? 12, timeoutMs: r.WEBHOOK_TIMEOUT_MS ?? 10_000 },
   };
 }

@@ -23,8 +23,8 @@ export interface GcsEmulator {
   close(): Promise<void>;
 }
 
-interface StoredObject { file: string; size: number; md5: string; contentType: string; generation: number; updated: Date }
-interface Session { bucket: string; name: string; contentType: string; file: string; offset: number }
+interface StoredObject { file: string; size: number; md5: string; contentType: string; contentEncoding?: string; generation: number; updated: Date }
+interface Session { bucket: string; name: string; contentType: string; contentEncoding?: string; file: string; offset: number }
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) { super(message); }
@@ -44,7 +44,7 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
   };
   const resource = (bucket: string, name: string, o: StoredObject) => ({
     kind: 'storage#object', id: `${bucket}/${name}/${o.generation}`, bucket, name,
-    generation: String(o.generation), metageneration: '1', contentType: o.contentType,
+    generation: String(o.generation), metageneration: '1', contentType: o.contentType, contentEncoding: o.contentEncoding,
     size: String(o.size), md5Hash: Buffer.from(o.md5, 'hex').toString('base64'),
     etag: `${o.md5}-${o.generation}`, updated: o.updated.toISOString(), timeCreated: o.updated.toISOString(),
   });
@@ -63,7 +63,7 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
     return bytes;
   }
 
-  async function commit(bucket: string, name: string, file: string, contentType: string): Promise<StoredObject> {
+  async function commit(bucket: string, name: string, file: string, contentType: string, contentEncoding?: string): Promise<StoredObject> {
     const md5 = createHash('md5');
     await pipeline(createReadStream(file), md5);
     const target = path.join(dir, randomUUID());
@@ -72,7 +72,7 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
     if (previous) await rm(previous.file, { force: true });
     const o: StoredObject = {
       file: target, size: (await stat(target)).size, md5: md5.digest('hex'),
-      contentType: contentType || 'application/octet-stream', generation: generation++, updated: new Date(),
+      contentType: contentType || 'application/octet-stream', contentEncoding, generation: generation++, updated: new Date(),
     };
     objects.set(`${bucket}/${name}`, o);
     return o;
@@ -130,10 +130,10 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
       if (!name) throw new HttpError(400, 'name is required');
       let body = '';
       for await (const chunk of req) body += chunk;
-      const metadata = body ? (JSON.parse(body) as { contentType?: string }) : {};
+      const metadata = body ? (JSON.parse(body) as { contentType?: string; contentEncoding?: string }) : {};
       const id = randomUUID();
       const contentType = String(req.headers['x-upload-content-type'] ?? metadata.contentType ?? '');
-      sessions.set(id, { bucket, name, contentType, file: path.join(dir, `upload-${id}`), offset: 0 });
+      sessions.set(id, { bucket, name, contentType, contentEncoding: metadata.contentEncoding, file: path.join(dir, `upload-${id}`), offset: 0 });
       res.writeHead(200, { Location: `${origin}${url.pathname}?uploadType=resumable&upload_id=${id}` }).end();
       return;
     }
@@ -162,7 +162,7 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
       return res.writeHead(308, range).end();
     }
     sessions.delete(id);
-    const o = await commit(session.bucket, session.name, session.file, session.contentType);
+    const o = await commit(session.bucket, session.name, session.file, session.contentType, session.contentEncoding);
     return json(res, 200, resource(session.bucket, session.name, o));
   }
 

@@ -12,6 +12,7 @@ import { Agent } from 'undici';
 import { checkAddress } from './address.js';
 import { UrlNotAllowedError } from './errors.js';
 import type { ResolvedAddress } from './policy.js';
+import { connectThroughProxy, type ConnectCallback } from './proxy-tunnel.js';
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
@@ -61,6 +62,8 @@ export interface PinnedAgentOptions {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   ca?: string | Buffer | Array<string | Buffer>;
+  /** Leave through this CONNECT proxy (see proxy-tunnel.ts). */
+  proxy?: URL;
 }
 
 /**
@@ -69,6 +72,22 @@ export interface PinnedAgentOptions {
  * host that was not checked. Destroy it when the hop is done.
  */
 export function createPinnedAgent(o: PinnedAgentOptions): Agent {
+  if (o.proxy) {
+    // Building the lookup re-checks every address, as for a direct connection.
+    pinnedLookup(o.hostname, o.addresses, o.allowNetworks);
+    const proxy = o.proxy;
+    return new Agent({
+      connect: (opts, callback) =>
+        connectThroughProxy(
+          { proxy, addresses: o.addresses, hostname: o.hostname, port: Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80), protocol: opts.protocol === 'https:' ? 'https:' : 'http:', timeoutMs: o.connectTimeoutMs, ca: o.ca },
+          callback as ConnectCallback,
+        ),
+      headersTimeout: o.idleTimeoutMs,
+      bodyTimeout: o.idleTimeoutMs,
+      connections: 1,
+      pipelining: 1,
+    });
+  }
   return new Agent({
     connect: {
       timeout: o.connectTimeoutMs,

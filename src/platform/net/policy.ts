@@ -37,6 +37,11 @@ export interface EgressPolicy {
    * PKI, tests). Certificates are always verified against the URL's host name.
    */
   ca?: string | Buffer | Array<string | Buffer>;
+  /**
+   * An operator's HTTP CONNECT proxy to leave through (per-country exits).
+   * The target is still judged here first; the tunnel goes to the checked address.
+   */
+  proxyUrl?: string;
 }
 
 export const policyDefaults = {

@@ -136,6 +136,7 @@ export async function safeFetch(input: string, options: SafeFetchOptions): Promi
         connectTimeoutMs,
         idleTimeoutMs,
         ca: policy.ca,
+        proxy: policy.proxyUrl ? new URL(policy.proxyUrl) : undefined,
       });
       const res = await agent.request({
         origin: url.origin,

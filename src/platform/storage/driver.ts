@@ -6,6 +6,8 @@ export type StoreId = 'local' | 's3' | 'gs';
 
 export interface PutOptions {
   contentType?: string;
+  /** e.g. gzip: the stored bytes are encoded; contentType says what they decode to. */
+  contentEncoding?: string;
   /** the put fails with ObjectTooLargeError and leaves nothing behind past this */
   maxBytes?: number;
 }
@@ -21,6 +23,7 @@ export interface ObjectHead {
   size: number;
   etag: string;
   contentType?: string;
+  contentEncoding?: string;
   lastModified?: Date;
 }
 

@@ -39,6 +39,7 @@ interface GcsMetadata {
   size?: string | number;
   etag?: string;
   contentType?: string;
+  contentEncoding?: string;
   updated?: string;
   generation?: string | number;
 }
@@ -91,7 +92,7 @@ export class GcsStorageDriver implements StorageDriver {
     const hasher = new HashingStream({ maxBytes: options.maxBytes });
     // One streaming request per object (no chunkSize): nothing is buffered,
     // and GCS never creates an object from an unfinished resumable session.
-    const metadata = options.contentType ? { contentType: options.contentType } : {};
+    const metadata = { ...(options.contentType ? { contentType: options.contentType } : {}), ...(options.contentEncoding ? { contentEncoding: options.contentEncoding } : {}) };
     // Opening the session ourselves means its URI is known whenever the
     // upload fails, so it can always be cancelled.
     let sessionUri: string;
@@ -135,6 +136,7 @@ export class GcsStorageDriver implements StorageDriver {
       size: Number(metadata.size ?? 0),
       etag: metadata.etag ?? '',
       contentType: metadata.contentType,
+      contentEncoding: metadata.contentEncoding,
       lastModified: metadata.updated ? new Date(metadata.updated) : undefined,
     };
   }

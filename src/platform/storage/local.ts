@@ -43,6 +43,7 @@ interface StoredMeta {
   etag: string;
   sha256: string;
   contentType?: string;
+  contentEncoding?: string;
   lastModified: string;
 }
 
@@ -105,6 +106,7 @@ export class LocalStorageDriver implements StorageDriver {
         etag: hasher.md5Hex,
         sha256: hasher.sha256Hex,
         contentType: options.contentType,
+        contentEncoding: options.contentEncoding,
         lastModified: new Date(this.now()).toISOString(),
       };
       await writeDurably(tmpMeta, JSON.stringify(meta));
@@ -143,6 +145,7 @@ export class LocalStorageDriver implements StorageDriver {
       size: meta.size,
       etag: meta.etag,
       contentType: meta.contentType,
+      contentEncoding: meta.contentEncoding,
       lastModified: new Date(meta.lastModified),
     };
   }

@@ -99,7 +99,7 @@ export class S3StorageDriver implements StorageDriver {
     body.pipe(hasher);
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key, Body: hasher, ContentType: options.contentType },
+      params: { Bucket: this.bucket, Key, Body: hasher, ContentType: options.contentType, ContentEncoding: options.contentEncoding },
       partSize: PART_SIZE,
       queueSize: QUEUE_SIZE,
       // lib-storage's own abort would replace the original error with the
@@ -134,6 +134,7 @@ export class S3StorageDriver implements StorageDriver {
         size: out.ContentLength ?? 0,
         etag: unquote(out.ETag),
         contentType: out.ContentType,
+        contentEncoding: out.ContentEncoding,
         lastModified: out.LastModified,
       };
     } catch (err) {

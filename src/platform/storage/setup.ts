@@ -9,6 +9,13 @@ import { createStorageDriver, type StorageDeps } from './index.js';
 import { LocalStorageDriver } from './local.js';
 import { createLocalObjectRoute, type NodeRouteHandler } from './local-route.js';
 
+export interface DestinationEndpoint {
+  url: string;
+  /** S3-compatible endpoint (path-style addressing) or GCS API endpoint; the operator's default when unset. */
+  endpoint?: string | null;
+  region?: string | null;
+}
+
 export type LocalPutHandler = (key: string, result: PutResult) => Promise<void>;
 
 export interface Storage {
@@ -16,6 +23,8 @@ export interface Storage {
   driver: StorageDriver;
   /** A driver for another destination (e.g. a download task's s3:// URL); cached per URL. */
   forUrl(storageUrl: string): StorageDriver;
+  /** A driver for a destination with its own S3-compatible endpoint and region (MinIO, R2, Spaces). */
+  forDestination(destination: DestinationEndpoint): StorageDriver;
   /** Serves /objects/… for local drivers (signed GET/PUT); undefined when nothing is local. */
   localRoute(): NodeRouteHandler | undefined;
   /** Domains learn about direct uploads that landed through the local PUT route. */
@@ -56,12 +65,28 @@ export function createStorage(config: Config): Storage {
     }
     return driver;
   };
+  const forDestination = ({ url, endpoint, region }: DestinationEndpoint) => {
+    if (!endpoint && !region) return forUrl(url);
+    const cacheKey = JSON.stringify([url, endpoint ?? null, region ?? null]);
+    let driver = drivers.get(cacheKey);
+    if (!driver) {
+      driver = createStorageDriver(url, {
+        ...deps,
+        // Credentials stay the operator's (the SDKs' usual chains); only where to send requests changes.
+        s3: { ...deps.s3, endpoint: endpoint ?? deps.s3?.endpoint, region: region ?? deps.s3?.region, forcePathStyle: endpoint ? true : deps.s3?.forcePathStyle },
+        gcs: { ...deps.gcs, apiEndpoint: endpoint ?? deps.gcs?.apiEndpoint },
+      });
+      drivers.set(cacheKey, driver);
+    }
+    return driver;
+  };
   const driver = forUrl(config.storageUrl);
   const putHandlers: LocalPutHandler[] = [];
   let route: NodeRouteHandler | undefined;
   return {
     driver,
     forUrl,
+    forDestination,
     onLocalPut: (handler) => void putHandlers.push(handler),
     localRoute() {
       if (!(driver instanceof LocalStorageDriver)) return undefined;

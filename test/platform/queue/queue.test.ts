@@ -43,7 +43,7 @@ describe('queue (in process)', () => {
   it('creates every queue with its dead-letter queue', async () => {
     const rows = await gateway.runtime.database.sql<{ name: string; dead_letter: string | null }[]>`select name, dead_letter from pgboss.queue order by name`;
     const byName = new Map(rows.map((r) => [r.name, r.dead_letter]));
-    for (const name of ['fetch-job', 'file-process', 'thumbnail', 'webhook', 'storage-delete']) {
+    for (const name of ['fetch-job', 'download-task', 'file-process', 'thumbnail', 'webhook', 'storage-delete']) {
       expect(byName.get(name)).toBe(`${name}-dlq`);
       expect(byName.has(`${name}-dlq`)).toBe(true);
     }
