@@ -183,6 +183,10 @@ export class FileService {
     return this.store.require(accountId, id);
   }
 
+  getMany(accountId: string, ids: readonly (string | null)[]): Promise<(FileRow | null)[]> {
+    return this.store.getMany(accountId, ids);
+  }
+
   /** Newest first, keyset-paged on (created_at, id). */
   listByEntity(accountId: string, q: { entityType: EntityType; entityId: string; first: number; after?: string | null; status?: FileStatus | null }): Promise<KeysetPage<FileRow>> {
     validateEntityId(q.entityType, q.entityId);

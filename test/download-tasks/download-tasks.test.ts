@@ -72,7 +72,7 @@ describe('createDownloadTask', () => {
     expect(error).toBeUndefined();
     expect(task).toMatchObject({ state: 'PENDING', accountName: 'dl-owner', apiType: 'media', input: { country: 'US', locale: null, storageCompress: false, expectedMimeTypes: ['image/*'], storage: { type: 'S3', url: `s3://${s3.bucket}/dl/`, objectName: 'my-image' } } });
     const done = await waitForTask(gw, owner.key, task.id);
-    expect(done).toMatchObject({ state: 'SUCCESS', stage: 'DONE', error: null, bytesReceived: png.length, attempts: 1 });
+    expect(done).toMatchObject({ state: 'SUCCESS', status: 'SUCCESS', kind: 'DOWNLOAD', stage: 'DONE', error: null, bytesReceived: png.length, attempt: 1 });
     expect(done.result).toMatchObject({ url: `s3://${s3.bucket}/dl/my-image.png`, key: 'my-image.png', size: png.length, contentType: 'image/png', contentEncoding: null });
     const head = await s3Driver().client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: 'dl/my-image.png' }));
     expect(head.ContentType).toBe('image/png');

@@ -1,7 +1,7 @@
 // Shared pieces of the download-task tests: GraphQL calls and polling.
 import { gql, type TestGateway } from '../support/gateway.js';
 
-export const TASK_FIELDS = `id uuid state stage createdAt modifiedAt accountName apiType attempts bytesReceived bytesTotal
+export const TASK_FIELDS = `id uuid state status stage kind createdAt modifiedAt updatedAt accountName apiType attempt bytesReceived bytesTotal
   error { code message } result { url key size contentType contentEncoding etag sha256 }
   input { url country locale expectedMimeTypes storage { type url objectName } storageCompress callbackUrl }`;
 

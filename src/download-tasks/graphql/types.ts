@@ -2,7 +2,10 @@
 // gives every job; and the account's storage destinations.
 import { builder } from '../../platform/graphql/builder.js';
 import { parseId } from '../../platform/ids.js';
-import { DOWNLOAD_TASK_STATES, STORAGE_TYPES, type DownloadTaskInput, type DownloadTaskResult, type DownloadTaskRow, type StorageDestination } from '../tables.js';
+import { JobRef } from '../../jobs/graphql.js';
+import { registerJobKind } from '../../jobs/kinds.js';
+import { DOWNLOAD_TASK_TOPIC } from '../service.js';
+import { DOWNLOAD_TASK_STATES, downloadTasks, STORAGE_TYPES, type DownloadTaskInput, type DownloadTaskResult, type DownloadTaskRow, type StorageDestination } from '../tables.js';
 
 export const parseTaskId = (raw: string | number) => parseId(raw, 'DownloadTask');
 
@@ -50,30 +53,32 @@ const DownloadTaskResultRef = builder.objectRef<DownloadTaskResult>('DownloadTas
   }),
 });
 
-const JobErrorRef = builder.objectRef<{ code: string; message: string }>('DownloadTaskError').implement({
-  description: 'Why a task FAILED. code: URL_NOT_ALLOWED, HTTP_<status>, MIME_NOT_EXPECTED, TOO_LARGE, FETCH_TIMEOUT, FETCH_NETWORK, CANCELLED, INTERNAL',
-  fields: (t) => ({ code: t.exposeString('code'), message: t.exposeString('message') }),
-});
-
 export const DownloadTaskRef = builder.objectRef<DownloadTaskRow>('DownloadTask');
 
+registerJobKind({
+  kind: 'DOWNLOAD',
+  typename: 'DownloadTask',
+  topic: DOWNLOAD_TASK_TOPIC,
+  table: downloadTasks,
+  statuses: { PENDING: ['PENDING'], RUNNING: ['IN_PROGRESS'], SUCCESS: ['SUCCESS'], FAILED: ['FAILED'] },
+  toSource: (row) => row,
+  isSource: (value) => typeof value === 'object' && value !== null && 'destinationUrl' in value,
+  load: (ctx, ids) => ctx.services.downloadTasks.getMany(ctx.account.id, ids),
+});
+
 builder.node(DownloadTaskRef, {
-  description: 'A media URL downloaded into a storage destination (the media-download-async reference).',
+  description: 'A media URL downloaded into a storage destination (the media-download-async reference). error.code: URL_NOT_ALLOWED, HTTP_<status>, MIME_NOT_EXPECTED, TOO_LARGE, FETCH_TIMEOUT, FETCH_NETWORK, CANCELLED, INTERNAL.',
+  interfaces: [JobRef],
   id: { resolve: (row) => row.id },
   loadMany: (ids, ctx) => ctx.services.downloadTasks.getMany(ctx.account.id, ids.map(parseTaskId)),
   fields: (t) => ({
     uuid: t.exposeString('id', { description: "The task's UUID (the reference's id)" }),
     state: t.field({ type: DownloadTaskStateEnum, resolve: (row) => row.status }),
-    stage: t.exposeString('stage', { description: 'QUEUED, DOWNLOADING, … DONE' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     modifiedAt: t.expose('updatedAt', { type: 'DateTime' }),
     accountName: t.exposeString('accountName'),
     apiType: t.string({ resolve: () => 'media' }),
     input: t.field({ type: DownloadTaskRequestRef, resolve: (row) => row.input }),
-    bytesReceived: t.exposeFloat('bytesReceived'),
-    bytesTotal: t.exposeFloat('bytesTotal', { nullable: true, description: 'null while unknown' }),
-    attempts: t.exposeInt('attempts'),
-    error: t.field({ type: JobErrorRef, nullable: true, resolve: (row) => (row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? row.errorCode } : null) }),
     result: t.field({ type: DownloadTaskResultRef, nullable: true, description: 'Set once SUCCESS', resolve: (row) => row.result ?? null }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionType, keysetConnection, pageArgs } from '../../platform/graphql/paging.js';
-import { FetchJobRef, FetchJobStatusEnum, parseJobId, UrlMetadataRef } from './types.js';
+import { JobStatusEnum } from '../../jobs/graphql.js';
+import { FetchJobRef, parseJobId, UrlMetadataRef } from './types.js';
 import './subscriptions.js';
 
 const mimeList = z.array(z.string().max(255)).max(50).nullish();
@@ -38,7 +39,7 @@ builder.queryFields((t) => ({
     type: FetchJobConnection,
     description: 'Your fetch jobs, newest first.',
     args: {
-      status: t.arg({ type: FetchJobStatusEnum, required: false }),
+      status: t.arg({ type: JobStatusEnum, required: false }),
       ...pageArgs,
     },
     resolve: async (_r, a, ctx) => keysetConnection(await ctx.services.fetchJobs.list(ctx.account.id, { status: a.status, first: a.first ?? 20, after: a.after }), a.after),

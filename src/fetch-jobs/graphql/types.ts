@@ -3,16 +3,14 @@
 import { builder } from '../../platform/graphql/builder.js';
 import { parseId } from '../../platform/ids.js';
 import { VERDICTS, type UrlMetadata } from '../extractors/types.js';
-import { downloadPath } from '../service.js';
-import { FETCH_JOB_STATUSES, type FetchJobRow } from '../tables.js';
+import { JobRef } from '../../jobs/graphql.js';
+import { registerJobKind } from '../../jobs/kinds.js';
+import { downloadPath, FETCH_JOB_TOPIC } from '../service.js';
+import { fetchJobs, type FetchJobRow } from '../tables.js';
 
 /** Every id argument takes the Relay id or the job's UUID. */
 export const parseJobId = (raw: string | number) => parseId(raw, 'FetchJob');
 
-export const FetchJobStatusEnum = builder.enumType('FetchJobStatus', {
-  description: 'PENDING → RUNNING → SUCCESS | FAILED',
-  values: FETCH_JOB_STATUSES,
-});
 
 export const FetchVerdictEnum = builder.enumType('FetchVerdict', {
   description: 'Whether a fetch would be allowed, or why not',
@@ -48,30 +46,33 @@ export const UrlMetadataRef = builder.objectRef<UrlMetadata>('UrlMetadata').impl
   }),
 });
 
-const FetchJobErrorRef = builder.objectRef<{ code: string; message: string }>('FetchJobError').implement({
-  description: 'Why a job FAILED. code: URL_NOT_ALLOWED, HTTP_<status>, MIME_NOT_ACCEPTED, TOO_LARGE, NO_MEDIA, FETCH_TIMEOUT, FETCH_NETWORK, CANCELLED, INTERNAL',
-  fields: (t) => ({ code: t.exposeString('code'), message: t.exposeString('message') }),
-});
-
 export const FetchJobRef = builder.objectRef<FetchJobRow>('FetchJob');
 
+registerJobKind({
+  kind: 'FETCH',
+  typename: 'FetchJob',
+  topic: FETCH_JOB_TOPIC,
+  table: fetchJobs,
+  statuses: { PENDING: ['PENDING'], RUNNING: ['RUNNING'], SUCCESS: ['SUCCESS'], FAILED: ['FAILED'] },
+  toSource: (row) => row,
+  isSource: (value) => typeof value === 'object' && value !== null && 'metadata' in value && 'inputHash' in value,
+  load: (ctx, ids) => ctx.services.fetchJobs.getMany(ctx.account.id, ids),
+});
+
 builder.node(FetchJobRef, {
-  description: 'Fetching media from a URL into the media library: PENDING → RUNNING → SUCCESS | FAILED.',
+  description: 'Fetching media from a URL into the media library: PENDING → RUNNING → SUCCESS | FAILED. error.code: URL_NOT_ALLOWED, HTTP_<status>, MIME_NOT_ACCEPTED, TOO_LARGE, NO_MEDIA, FETCH_TIMEOUT, FETCH_NETWORK, CANCELLED, INTERNAL.',
+  interfaces: [JobRef],
   id: { resolve: (row) => row.id },
   // Account-scoped: another account's id loads nothing, exactly like a missing one.
   loadMany: (ids, ctx) => ctx.services.fetchJobs.getMany(ctx.account.id, ids.map(parseJobId)),
   fields: (t) => ({
     uuid: t.exposeString('id', { description: "The job's UUID (used in the download path)" }),
     url: t.exposeString('url'),
-    status: t.field({ type: FetchJobStatusEnum, resolve: (row) => row.status }),
-    error: t.field({ type: FetchJobErrorRef, nullable: true, resolve: (row) => (row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? row.errorCode } : null) }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
     metadata: t.field({ type: UrlMetadataRef, nullable: true, description: 'Set once the worker has inspected the URL', resolve: (row) => row.metadata ?? null }),
-    bytesReceived: t.exposeFloat('bytesReceived'),
-    bytesTotal: t.exposeFloat('bytesTotal', { nullable: true, description: 'null while unknown' }),
-    attempts: t.exposeInt('attempts', { description: 'Attempts started (retries after transient failures count)' }),
+    attempts: t.exposeInt('attempts', { description: 'Attempts started (the same as attempt)' }),
     fileName: t.exposeString('fileName', { nullable: true }),
     expectedMimeTypes: t.exposeStringList('expectedMimeTypes', { nullable: true }),
     webhookUrl: t.exposeString('webhookUrl', { nullable: true }),

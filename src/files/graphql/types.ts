@@ -4,7 +4,10 @@ import type { GraphQLContext } from '../../platform/graphql/context.js';
 import type { SignedUrl } from '../../platform/storage/driver.js';
 import { ENTITY_TYPE_NAMES, ENTITY_TYPES, entityIdFormat, type EntityType } from '../entity-types.js';
 import { LINK_DEFAULT_SECONDS, linkLifetimeArgs } from '../../platform/graphql/link-lifetime.js';
-import { FILE_STATUSES, type FileRow } from '../tables.js';
+import { files, FILE_STATUSES, type FileRow } from '../tables.js';
+import { JobRef } from '../../jobs/graphql.js';
+import { registerJobKind } from '../../jobs/kinds.js';
+import { FILE_TOPIC } from '../service.js';
 
 export const FileStatusEnum = builder.enumType('FileStatus', {
   description: 'UPLOADING → UPLOADED → PROCESSING → READY | FAILED',
@@ -65,3 +68,39 @@ export const FileRef = builder.objectRef<FileRow>('File').implement({
   },
 });
 
+
+/** The processing of a file, as a Job (kind FILE_PROCESSING). */
+export interface FileProcessingSource {
+  fileProcessing: true;
+  row: FileRow;
+}
+
+const asProcessing = (row: FileRow): FileProcessingSource => ({ fileProcessing: true, row });
+
+registerJobKind({
+  kind: 'FILE_PROCESSING',
+  typename: 'FileProcessing',
+  topic: FILE_TOPIC,
+  table: files,
+  // An upload not yet complete is waiting for its input: PENDING.
+  statuses: { PENDING: ['UPLOADING', 'UPLOADED'], RUNNING: ['PROCESSING'], SUCCESS: ['READY'], FAILED: ['FAILED'] },
+  toSource: (row) => asProcessing(row as FileRow),
+  isSource: (value) => typeof value === 'object' && value !== null && (value as FileProcessingSource).fileProcessing === true,
+  load: (ctx, ids) => ctx.services.files.getMany(ctx.account.id, ids),
+});
+
+export const FileProcessingRef = builder.objectRef<FileProcessingSource>('FileProcessing');
+
+builder.node(FileProcessingRef, {
+  description: 'The processing of an uploaded file (sniffing, dimensions, thumbnail, placeholders), as a Job.',
+  interfaces: [JobRef],
+  id: { resolve: (source) => source.row.id },
+  loadMany: async (ids, ctx) => (await ctx.services.files.getMany(ctx.account.id, ids)).map((row) => (row ? asProcessing(row) : null)),
+  fields: (t) => ({
+    file: t.field({ type: FileRef, resolve: (source) => source.row }),
+  }),
+});
+
+builder.objectField(FileRef, 'processing', (t) =>
+  t.field({ type: FileProcessingRef, description: 'This file\'s processing, as a Job', resolve: (file) => asProcessing(file) }),
+);
