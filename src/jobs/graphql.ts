@@ -11,7 +11,7 @@ import { ALL_TOPICS } from '../platform/events/bridge.js';
 import type { LiveEvent } from '../platform/events/publish.js';
 import { decodeKeysetCursor, encodeKeysetCursor } from '../platform/db/paging.js';
 import { builder } from '../platform/graphql/builder.js';
-import { resumeArgs, resumeFrom } from '../platform/graphql/events.js';
+import { resumeArgs, streamOptions } from '../platform/graphql/events.js';
 import { pageArgs } from '../platform/graphql/paging.js';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { globalId } from '../platform/ids.js';
@@ -123,7 +123,7 @@ export function implementJobSchema(): void {
             accountId: ctx.account.id,
             topic: kind?.topic ?? 'none',
             id: target?.id ?? String(a.id),
-            after: resumeFrom(a.after),
+            ...streamOptions(a.after, ctx),
             load: async () => (target ? ((await target.kind.load(ctx, [target.id]))[0] ?? undefined) : undefined),
             notFound: () => new NotFoundError('Job', String(a.id)),
             rank,
@@ -142,7 +142,7 @@ export function implementJobSchema(): void {
       subscribe: (_r, a, ctx) => {
         const wantedKinds = new Set(a.kinds ?? kinds.map((k) => k.kind));
         const wantedStatuses = a.statuses ? new Set<string>(a.statuses) : undefined;
-        const source = ctx.services.events.subscribe(ctx.account.id, ALL_TOPICS, { after: resumeFrom(a.after) });
+        const source = ctx.services.events.subscribe(ctx.account.id, ALL_TOPICS, streamOptions(a.after, ctx));
         return pipe(
           source,
           filter((event: LiveEvent) => {

@@ -19,6 +19,8 @@ export interface LiveRecordOptions<Row extends LiveRow> {
   id: string;
   /** Resume: replay logged events after this sequence number (see EventBridge.subscribe). */
   after?: number;
+  /** Told each logged event's position as it is handed on. */
+  onDelivered?: (seq: number) => void;
   load(): Promise<Row | undefined | null>;
   /** Thrown when the record does not exist (for this account). */
   notFound(): Error;
@@ -46,7 +48,7 @@ export function liveRecord<Row extends LiveRow>(options: LiveRecordOptions<Row>)
   const asOf = options.asOf ?? defaultAsOf;
   return new Repeater<Row>(async (push, stop) => {
     // Subscribe before reading, so no change between the read and the first event is lost.
-    const source = options.events.subscribe(options.accountId, options.topic, { id: options.id, after: options.after });
+    const source = options.events.subscribe(options.accountId, options.topic, { id: options.id, after: options.after, onDelivered: options.onDelivered });
     void stop.then(() => source.return(undefined));
     try {
       const current = await options.load();

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { NotFoundError } from '../../platform/errors.js';
 import { builder } from '../../platform/graphql/builder.js';
-import { resumeArgs, resumeFrom } from '../../platform/graphql/events.js';
+import { resumeArgs, streamOptions } from '../../platform/graphql/events.js';
 import { connectionType, keysetConnection, pageArgs } from '../../platform/graphql/paging.js';
 import { AccountRef } from '../../platform/graphql/viewer.js';
 import { liveRecord } from '../../jobs/live.js';
@@ -105,7 +105,7 @@ builder.subscriptionField('downloadTask', (t) =>
         accountId: ctx.account.id,
         topic: DOWNLOAD_TASK_TOPIC,
         id: id ?? String(a.id),
-        after: resumeFrom(a.after),
+        ...streamOptions(a.after, ctx),
         load: () => (id ? ctx.services.downloadTasks.get(ctx.account.id, id) : Promise.resolve(undefined)),
         notFound: () => new NotFoundError('Download task', String(a.id)),
         rank: RANK,

@@ -1,7 +1,7 @@
 // subscription fetchJob(id): the job now, then every state change and progress
 // step in order, ending after SUCCESS or FAILED (the job core's live record).
 import { builder } from '../../platform/graphql/builder.js';
-import { resumeArgs, resumeFrom } from '../../platform/graphql/events.js';
+import { resumeArgs, streamOptions } from '../../platform/graphql/events.js';
 import { NotFoundError } from '../../platform/errors.js';
 import { liveRecord } from '../../jobs/live.js';
 import { FETCH_JOB_TOPIC } from '../service.js';
@@ -22,7 +22,7 @@ builder.subscriptionFields((t) => ({
         accountId: ctx.account.id,
         topic: FETCH_JOB_TOPIC,
         id: id ?? String(a.id),
-        after: resumeFrom(a.after),
+        ...streamOptions(a.after, ctx),
         load: () => (id ? ctx.services.fetchJobs.get(ctx.account.id, id) : Promise.resolve(undefined)),
         notFound: () => new NotFoundError('Fetch job', String(a.id)),
         rank: RANK,

@@ -4,7 +4,7 @@ import { Repeater } from 'graphql-yoga';
 import { NotFoundError } from '../../platform/errors.js';
 import type { LiveEvent } from '../../platform/events/publish.js';
 import { builder } from '../../platform/graphql/builder.js';
-import { resumeArgs, resumeFrom } from '../../platform/graphql/events.js';
+import { resumeArgs, streamOptions } from '../../platform/graphql/events.js';
 import type { GraphQLContext } from '../../platform/graphql/context.js';
 import { liveRecord } from '../../jobs/live.js';
 import { validateEntityId, type EntityType } from '../entity-types.js';
@@ -25,9 +25,9 @@ function asOf(row: FileRow, status: FileStatus): FileRow {
   return { ...row, status, width: null, height: null, thumbnailKey: null, blurhash: null, dominantColor: null, errorCode: null, errorMessage: null };
 }
 
-function entityChanges(ctx: GraphQLContext, entityType: EntityType, entityId: string, after: number | undefined): Repeater<FileRow> {
+function entityChanges(ctx: GraphQLContext, entityType: EntityType, entityId: string, after: string | null | undefined): Repeater<FileRow> {
   return new Repeater<FileRow>(async (push, stop) => {
-    const source = ctx.services.events.subscribe(ctx.account.id, FILE_TOPIC, { after });
+    const source = ctx.services.events.subscribe(ctx.account.id, FILE_TOPIC, streamOptions(after, ctx));
     void stop.then(() => source.return(undefined));
     try {
       for await (const event of source as AsyncIterable<LiveEvent>) {
@@ -53,7 +53,7 @@ builder.subscriptionFields((t) => ({
         accountId: ctx.account.id,
         topic: FILE_TOPIC,
         id: String(a.id),
-        after: resumeFrom(a.after),
+        ...streamOptions(a.after, ctx),
         load: () => ctx.services.files.get(ctx.account.id, String(a.id)),
         notFound: () => new NotFoundError('File', String(a.id)),
         rank: RANK,
@@ -68,7 +68,7 @@ builder.subscriptionFields((t) => ({
     args: { entityType: t.arg({ type: FileEntityTypeEnum }), entityId: t.arg.string(), ...resumeArgs },
     subscribe: (_r, a, ctx) => {
       validateEntityId(a.entityType, a.entityId);
-      return entityChanges(ctx, a.entityType, a.entityId, resumeFrom(a.after));
+      return entityChanges(ctx, a.entityType, a.entityId, a.after);
     },
     resolve: (row) => row,
   }),

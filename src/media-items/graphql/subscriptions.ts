@@ -1,6 +1,6 @@
 // mediaItemEvents: live changes to the caller's library through the events bridge.
 import { builder } from '../../platform/graphql/builder.js';
-import { resumeArgs, resumeFrom } from '../../platform/graphql/events.js';
+import { resumeArgs, streamOptions } from '../../platform/graphql/events.js';
 import type { LiveEvent } from '../../platform/events/publish.js';
 import { MEDIA_ITEM_TOPIC, type MediaItemEventType } from '../service.js';
 import { MediaItemRef, mediaItemGlobalId, parseItemId } from './types.js';
@@ -34,7 +34,7 @@ builder.subscriptionField('mediaItemEvents', (t) =>
     args: { id: t.arg.id({ required: false, description: 'Only this item (Relay id or UUID)' }), ...resumeArgs },
     subscribe: (_root, args, ctx) => {
       const id = args.id == null ? undefined : (parseItemId(args.id) ?? 'none');
-      return ctx.services.events.subscribe(ctx.account.id, MEDIA_ITEM_TOPIC, { id, after: resumeFrom(args.after) });
+      return ctx.services.events.subscribe(ctx.account.id, MEDIA_ITEM_TOPIC, { id, ...streamOptions(args.after, ctx) });
     },
     resolve: (event) => event,
   }),

@@ -32,6 +32,8 @@ export interface SubscribeOptions {
   /** Resume: replay logged events after this sequence number first. */
   after?: number;
   signal?: AbortSignal;
+  /** Told the log position of each logged event as it is handed on (SSE ids, resume points). */
+  onDelivered?: (seq: number) => void;
 }
 
 /** What this process has read of one account's log, while anyone here listens to it. */
@@ -168,10 +170,14 @@ export class EventBridge {
       void stop.then(() => live.return(undefined));
       try {
         let replayedThrough = -1;
-        if (options.after !== undefined) replayedThrough = await this.replay(accountId, options.after, wanted, push);
+        const deliver = (event: LiveEvent) => {
+          if (event.seq !== null) options.onDelivered?.(event.seq);
+          return push(event);
+        };
+        if (options.after !== undefined) replayedThrough = await this.replay(accountId, options.after, wanted, deliver);
         for await (const event of live) {
           if (event.seq !== null && event.seq <= replayedThrough) continue;
-          if (wanted(event)) await push(event);
+          if (wanted(event)) await deliver(event);
         }
       } catch (err) {
         stop(err);

@@ -7,6 +7,7 @@ import { ValidationError } from '../errors.js';
 import { ALL_TOPICS } from '../events/bridge.js';
 import { RESYNC, type LiveEvent } from '../events/publish.js';
 import { builder } from './builder.js';
+import type { GraphQLContext } from './context.js';
 
 /** `after` on every subscription: resume after the last `seq` seen. */
 export const resumeArgs = builder.args((t) => ({
@@ -16,10 +17,14 @@ export const resumeArgs = builder.args((t) => ({
   }),
 }));
 
-export function resumeFrom(after: string | null | undefined): number | undefined {
-  if (after == null) return undefined;
-  if (!/^\d{1,15}$/.test(after)) throw new ValidationError('after', 'must be the seq of an event (a whole number)');
-  return Number(after);
+/** Options for EventBridge.subscribe: resume from `after` (or the SSE Last-Event-ID) and record positions. */
+export function streamOptions(after: string | null | undefined, ctx: GraphQLContext): { after?: number; onDelivered: (seq: number) => void } {
+  let from: number | undefined = ctx.stream.resumeFrom;
+  if (after != null) {
+    if (!/^\d{1,15}$/.test(after)) throw new ValidationError('after', 'must be the seq of an event (a whole number)');
+    from = Number(after);
+  }
+  return { after: from, onDelivered: (seq) => void (ctx.stream.lastSeq = seq) };
 }
 
 const AccountEventRef = builder.objectRef<LiveEvent>('AccountEvent').implement({
@@ -44,7 +49,7 @@ builder.subscriptionField('accountEvents', (t) =>
     description: "Every event of the caller's account, from any gateway or worker, in commit order.",
     args: { topics: t.arg.stringList({ required: false, description: 'Only these topics (all when omitted)' }), ...resumeArgs },
     subscribe: (_root, args, ctx) => {
-      const source = ctx.services.events.subscribe(ctx.account.id, ALL_TOPICS, { after: resumeFrom(args.after) });
+      const source = ctx.services.events.subscribe(ctx.account.id, ALL_TOPICS, streamOptions(args.after, ctx));
       if (!args.topics?.length) return source;
       const topics = new Set(args.topics);
       // pipe/filter (not an async generator) so unsubscribing closes the source at once.

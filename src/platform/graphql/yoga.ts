@@ -8,6 +8,7 @@ import type { Services } from '../services.js';
 import type { GraphQLContext } from './context.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './graphiql.js';
 import { useStreamingUploads } from './uploads.js';
+import { lastEventId, useEventIds } from './event-ids.js';
 
 export interface ServerContext {
   req: IncomingMessage;
@@ -86,12 +87,13 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services): 
     plugins: [
       armor,
       metricsPlugin(services),
+      useEventIds(),
       useStreamingUploads({ maxFileBytes: Math.max(services.config.limits.maxUploadBytes, services.config.limits.maxFileBytes) }),
     ],
-    context: (initial: Partial<ServerContext & RequestIdentity>): GraphQLContext => {
+    context: (initial: Partial<ServerContext & RequestIdentity> & { request?: Request }): GraphQLContext => {
       const identity = initial.account ? (initial as RequestIdentity) : identities.get(initial.req!);
       if (!identity) throw new Error('GraphQL executed without an authenticated identity');
-      return { account: identity.account, requestId: identity.requestId, services };
+      return { account: identity.account, requestId: identity.requestId, services, stream: { resumeFrom: lastEventId(initial.request) } };
     },
     graphiql: {
       title: 'media-gateway',

@@ -75,6 +75,45 @@ describe('event log', () => {
     await resumed.close();
   });
 
+  it('numbers SSE events with `id:` and resumes from Last-Event-ID after a reconnect', async () => {
+    const sse = async (lastEventId?: string) => {
+      const controller = new AbortController();
+      const res = await fetch(`${gw.graphqlUrl}?query=${encodeURIComponent('subscription { accountEvents(topics: ["ping"]) { seq data } }')}`, {
+        headers: { ...h(alice.key), accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+        signal: controller.signal,
+      });
+      expect(res.headers.get('content-type')).toContain('text/event-stream');
+      const reader = res.body!.getReader();
+      let text = '';
+      return {
+        async readUntil(needle: string) {
+          while (!text.includes(needle)) {
+            const { value, done } = await reader.read();
+            if (done) throw new Error(`stream ended before ${needle}: ${text}`);
+            text += new TextDecoder().decode(value);
+          }
+          return text;
+        },
+        close: () => controller.abort(),
+      };
+    };
+    const first = await sse();
+    await new Promise((r) => setTimeout(r, 300));
+    await ping(alice.key, 'sse-1');
+    const seen = await first.readUntil('sse-1');
+    const id = /id: (\d+)\nevent: next\ndata: .*sse-1/.exec(seen)?.[1];
+    expect(id).toBeDefined();
+    first.close();
+    await ping(alice.key, 'sse-2');
+    await ping(alice.key, 'sse-3');
+    const again = await sse(id);
+    const replayed = await again.readUntil('sse-3');
+    expect(replayed).not.toContain('sse-1');
+    expect(replayed.indexOf('sse-2')).toBeLessThan(replayed.indexOf('sse-3'));
+    expect(replayed).toContain(`id: ${Number(id) + 1}\n`);
+    again.close();
+  });
+
   it('refuses a malformed `after` with VALIDATION naming it', async () => {
     const sub = subscribeAny(gw.url, alice.key, 'subscription { accountEvents(after: "x1") { seq } }');
     await sub.done;
