@@ -5,6 +5,7 @@ import { builder } from '../platform/graphql/builder.js';
 import '../platform/graphql/error-types.js';
 import '../platform/graphql/viewer.js';
 import '../platform/graphql/events.js';
+import '../platform/graphql/usage.js';
 import { implementJobSchema } from '../jobs/graphql.js';
 import './domains.js';
 import './links.js';

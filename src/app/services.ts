@@ -11,6 +11,7 @@ import type { DomainModule } from '../platform/module.js';
 import { JobQueue } from '../platform/queue/queue.js';
 import type { PlatformServices, Services } from '../platform/services.js';
 import { createStorage } from '../platform/storage/setup.js';
+import { UsageService } from '../platform/usage/service.js';
 import { DOMAINS } from './domains.js';
 
 // Compile-time wiring check: the full bag satisfies every domain's Deps.
@@ -30,6 +31,7 @@ export function createServices(deps: { config: Config; database: Database; logge
     events: new EventBridge(listener, database.sql, logger),
     queue: new JobQueue({ databaseUrl: database.url, sql: database.sql, listener, logger, registry: metrics.registry, defaultConcurrency: config.workerConcurrency }),
     storage,
+    usage: new UsageService(database.sql),
     readiness: [
       { name: 'database', check: async () => void (await database.sql`select 1`) },
       { name: 'storage', check: () => storage.driver.check() },

@@ -14,6 +14,7 @@ import type { Metrics } from './http/metrics.js';
 import type { Logger } from './logger.js';
 import type { JobQueue } from './queue/queue.js';
 import type { Storage } from './storage/setup.js';
+import type { UsageService } from './usage/service.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -34,6 +35,8 @@ export interface PlatformServices {
   listener: PgListener;
   /** Object storage: the STORAGE_URL driver and drivers for other destinations. */
   storage: Storage;
+  /** The account's usage counters. */
+  usage: UsageService;
   readiness: ReadinessCheck[];
 }
 
