@@ -1,6 +1,7 @@
 // Every job kind: the platform's and each domain's. Every process declares
 // every queue (any process may send); work and all processes also bind the
 // handlers.
+import type { BackgroundTask, DomainModule } from '../platform/module.js';
 import type { JobDefinition } from '../platform/queue/define-job.js';
 import type { Services } from '../platform/services.js';
 import { bookNextPrune, eventPruneJob } from '../platform/events/prune-job.js';
@@ -23,6 +24,15 @@ export const JOB_DEFINITIONS: readonly JobDefinition[] = JOBS.map((j) => j.defin
 
 export async function registerJobs(services: Services, options: { work: boolean }): Promise<void> {
   for (const job of JOBS) await services.queue.register(job.definition, job.owner(services), options);
+}
+
+/** The domains' long-running work in processes that run workers. */
+export async function startBackground(services: Services): Promise<BackgroundTask[]> {
+  const started: BackgroundTask[] = [];
+  for (const domain of DOMAINS as readonly DomainModule<any, any>[]) {
+    if (domain.background) started.push(await domain.background(services[domain.key as keyof Services], services));
+  }
+  return started;
 }
 
 /** Periodic platform work, booked once the queue runs (duplicates fold into one). */

@@ -7,7 +7,8 @@ import { createMetrics } from '../platform/http/metrics.js';
 import { createServer, type RunningServer } from '../platform/http/server.js';
 import { createLogger, type Logger } from '../platform/logger.js';
 import type { Services } from '../platform/services.js';
-import { bookPeriodicJobs, registerJobs } from './jobs.js';
+import type { BackgroundTask } from '../platform/module.js';
+import { bookPeriodicJobs, registerJobs, startBackground } from './jobs.js';
 import { domainRoutes } from './routes.js';
 import { buildSchema } from './schema.js';
 import { createServices } from './services.js';
@@ -33,10 +34,12 @@ export async function startRuntime(config: Config, mode: Mode, logger: Logger = 
   const serves = mode !== 'work';
   const works = mode !== 'serve';
   let app: RunningServer | undefined;
+  let background: BackgroundTask[] = [];
   // Order matters on the way down: no new requests, then let running jobs finish
   // (or hand them back), then drop the LISTEN connection and the pool.
   const stopAll = async () => {
     await app?.close();
+    for (const task of background) await task.stop().catch(() => {});
     await services.queue.stop();
     await services.events.stop();
     await services.listener.close();
@@ -46,7 +49,10 @@ export async function startRuntime(config: Config, mode: Mode, logger: Logger = 
     await registerJobs(services, { work: works });
     // Every mode sends jobs; only work/all fetch them.
     await services.queue.start({ workers: works });
-    if (works) await bookPeriodicJobs(services);
+    if (works) {
+      await bookPeriodicJobs(services);
+      background = await startBackground(services);
+    }
     if (serves) {
       await services.events.start();
       services.readiness.push({

@@ -53,6 +53,7 @@ const variables = {
   WEBHOOK_RETRY_MAX_SECONDS: seconds.optional(),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).optional(),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).optional(),
+  WEBHOOK_ENDPOINT_DISABLE_AFTER: z.coerce.number().int().min(1).max(10_000).optional(),
   EVENT_RETENTION_HOURS: z.coerce.number().positive().max(24 * 365).optional(),
   PROXY_DEFAULT: z.string().url().optional(),
   ALLOW_DIRECT_EGRESS: bool.optional(),
@@ -93,7 +94,7 @@ export interface Config {
   logLevel: z.output<typeof logLevel>;
   embeddedPgPort: number;
   /** Webhook delivery: retry delay base·2^(n-1) capped at retryMaxSeconds, attempts in all, per-attempt timeout. */
-  webhooks: { retryBaseSeconds: number; retryMaxSeconds: number; maxAttempts: number; timeoutMs: number };
+  webhooks: { retryBaseSeconds: number; retryMaxSeconds: number; maxAttempts: number; timeoutMs: number; disableAfterFailures: number };
   /** How long the account event log keeps events for resuming subscribers. */
   eventRetentionSeconds: number;
   /** Download-task egress: CONNECT proxies by country, a default, and whether to go direct without one. */
@@ -152,6 +153,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventRetentionSeconds: Math.round((r.EVENT_RETENTION_HOURS ?? 24) * 3600),
     egress: { proxies, defaultProxy: r.PROXY_DEFAULT, allowDirect: r.ALLOW_DIRECT_EGRESS ?? false },
     allowFileDestinations: r.ALLOW_FILE_DESTINATIONS ?? false,
-    webhooks: { retryBaseSeconds: r.WEBHOOK_RETRY_BASE_SECONDS ?? 5, retryMaxSeconds: r.WEBHOOK_RETRY_MAX_SECONDS ?? 6 * 3600, maxAttempts: r.WEBHOOK_MAX_ATTEMPTS ?? 12, timeoutMs: r.WEBHOOK_TIMEOUT_MS ?? 10_000 },
+    webhooks: { retryBaseSeconds: r.WEBHOOK_RETRY_BASE_SECONDS ?? 5, retryMaxSeconds: r.WEBHOOK_RETRY_MAX_SECONDS ?? 6 * 3600, maxAttempts: r.WEBHOOK_MAX_ATTEMPTS ?? 12, timeoutMs: r.WEBHOOK_TIMEOUT_MS ?? 10_000, disableAfterFailures: r.WEBHOOK_ENDPOINT_DISABLE_AFTER ?? 10 },
   };
 }

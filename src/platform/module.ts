@@ -14,6 +14,12 @@ export interface DomainModule<K extends keyof DomainServices = keyof DomainServi
   create(deps: Deps): DomainServices[K];
   jobs?: readonly JobDefinition<any, DomainServices[K]>[];
   routes?(service: DomainServices[K], services: Services): readonly Route[];
+  /** Long-running work of processes that run workers (e.g. a dispatcher); stopped before the queue. */
+  background?(service: DomainServices[K], services: Services): Promise<BackgroundTask>;
+}
+
+export interface BackgroundTask {
+  stop(): Promise<void>;
 }
 
 export function defineModule<K extends keyof DomainServices, Deps>(module: DomainModule<K, Deps>): DomainModule<K, Deps> {

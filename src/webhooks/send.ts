@@ -15,7 +15,8 @@ export interface AttemptResult {
 export interface AttemptRequest {
   url: string;
   webhookId: string;
-  secret: string;
+  /** More than one while an endpoint's rotated secret is in its grace period. */
+  secrets: readonly string[];
   body: string;
   policy: EgressPolicy;
   /** The job's signal: expiry or shutdown abort the request and the attempt is not recorded. */
@@ -42,7 +43,7 @@ export async function sendAttempt(req: AttemptRequest): Promise<AttemptResult> {
     const res = await safeFetch(req.url, {
       method: 'POST',
       headers: {
-        ...signedHeaders(req.secret, req.webhookId, timestamp, req.body),
+        ...signedHeaders(req.secrets, req.webhookId, timestamp, req.body),
         'content-type': 'application/json',
         'user-agent': 'media-gateway',
       },

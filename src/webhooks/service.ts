@@ -2,15 +2,17 @@
 // the transaction that finishes their job, so a delivery exists exactly when
 // that transaction commits; the `webhook` queue then runs deliver().
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt, ne, sql } from 'drizzle-orm';
 import type { Config } from '../platform/config.js';
 import type { Db, DbOrTx } from '../platform/db/client.js';
 import { keysetPage, type KeysetPage } from '../platform/db/paging.js';
-import { NotFoundError } from '../platform/errors.js';
+import { ConflictError, NotFoundError } from '../platform/errors.js';
+import type { EventBridge } from '../platform/events/bridge.js';
 import { isUuid } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
 import type { JobQueue } from '../platform/queue/queue.js';
 import { retryDelayMs } from './backoff.js';
+import { WebhookEndpoints } from './endpoints.js';
 import { sendAttempt, webhookBody, type AttemptResult } from './send.js';
 import { generateSecret } from './signing.js';
 import { webhookAttempts, webhookDeliveries, webhookSecrets, type WebhookAttempt, type WebhookDelivery } from './tables.js';
@@ -37,13 +39,18 @@ export interface WebhookDeps {
   queue: Pick<JobQueue, 'send'>;
   config: Config;
   logger: Logger;
+  /** The account event log feeds the endpoints; disabling one is announced there. */
+  events: Pick<EventBridge, 'publishChange' | 'log'>;
 }
 
 export class WebhookService {
   private readonly db: Db;
+  /** The account's own endpoints, fed from its event log. */
+  readonly endpoints: WebhookEndpoints;
 
   constructor(private readonly deps: WebhookDeps) {
     this.db = deps.database.db;
+    this.endpoints = new WebhookEndpoints(deps, (tx, d) => deps.queue.send('webhook', { ...d, attempt: 1 }, { tx }));
   }
 
   /** Records a delivery and enqueues it in the caller's transaction (nothing is sent if it rolls back). */
@@ -87,10 +94,26 @@ export class WebhookService {
     return row;
   }
 
-  /** Newest first; `after` is an endCursor from a previous page. */
-  list(accountId: string, q: { first: number; after?: string | null }): Promise<KeysetPage<WebhookDelivery>> {
+  /** Newest first; `after` is an endCursor from a previous page; optionally one endpoint's. */
+  list(accountId: string, q: { first: number; after?: string | null; endpointId?: string | null }): Promise<KeysetPage<WebhookDelivery>> {
     const d = webhookDeliveries;
-    return keysetPage<WebhookDelivery>(this.db, { scope: DELIVERY_SCOPE, table: d, createdAt: d.createdAt, id: d.id, where: [eq(d.accountId, accountId)], first: q.first, after: q.after });
+    const endpoint = q.endpointId == null ? undefined : eq(d.endpointId, isUuid(q.endpointId) ? q.endpointId : '00000000-0000-0000-0000-000000000000');
+    return keysetPage<WebhookDelivery>(this.db, { scope: DELIVERY_SCOPE, table: d, createdAt: d.createdAt, id: d.id, where: [eq(d.accountId, accountId), endpoint], first: q.first, after: q.after });
+  }
+
+  /** Sends a finished delivery again (same webhook-id, so receivers can deduplicate); CONFLICT while it is still being tried. */
+  async redeliver(accountId: string, id: string): Promise<WebhookDelivery> {
+    const row = await this.require(accountId, id);
+    return this.db.transaction(async (tx) => {
+      const [again] = await tx
+        .update(webhookDeliveries)
+        .set({ status: 'PENDING', attemptBase: sql`${webhookDeliveries.attempts}`, nextRetryAt: null, deliveredAt: null, updatedAt: sql`now()` })
+        .where(and(eq(webhookDeliveries.id, row.id), ne(webhookDeliveries.status, 'PENDING')))
+        .returning();
+      if (!again) throw new ConflictError(`Webhook delivery ${id} is still being tried`);
+      await this.deps.queue.send('webhook', { accountId, deliveryId: again.id, attempt: again.attempts + 1 }, { tx });
+      return again;
+    });
   }
 
   /** Attempt logs of several deliveries in one query, scoped to the account. */
@@ -114,10 +137,24 @@ export class WebhookService {
     if (!row || row.status !== 'PENDING') return;
     if (job.attempt !== undefined && job.attempt !== row.attempts + 1) return;
     const { config } = this.deps;
+    let secrets: string[];
+    if (row.endpointId) {
+      const endpoint = await this.endpoints.get(row.accountId, row.endpointId);
+      if (!endpoint) return; // deleted with its endpoint
+      // In order per object: wait while an earlier event about the same record is still being tried.
+      const earlier = await this.earlierPending(row);
+      if (earlier) {
+        await this.deps.queue.send('webhook', job, { startAfter: new Date(Math.max(Date.now() + 500, (earlier.nextRetryAt?.getTime() ?? 0) + 100)) });
+        return;
+      }
+      secrets = this.endpoints.signingSecrets(endpoint);
+    } else {
+      secrets = [await this.secretFor(row.accountId)];
+    }
     const result = await sendAttempt({
       url: row.url,
       webhookId: row.webhookId,
-      secret: await this.secretFor(row.accountId),
+      secrets,
       body: webhookBody(row.eventType, row.createdAt, row.payload),
       // Every outbound request goes through the safe fetcher under the shared egress policy.
       policy: { allowNetworks: config.fetchAllowNetworks, totalTimeoutMs: config.webhooks.timeoutMs, connectTimeoutMs: config.webhooks.timeoutMs, idleTimeoutMs: config.webhooks.timeoutMs, maxRedirects: 3 },
@@ -126,13 +163,25 @@ export class WebhookService {
     await this.record(row, result);
   }
 
+  private async earlierPending(row: WebhookDelivery): Promise<WebhookDelivery | undefined> {
+    const d = webhookDeliveries;
+    const [earlier] = await this.db
+      .select()
+      .from(d)
+      .where(and(eq(d.endpointId, row.endpointId!), eq(d.objectId, row.objectId!), eq(d.status, 'PENDING'), lt(d.eventSeq, row.eventSeq!)))
+      .orderBy(asc(d.eventSeq))
+      .limit(1);
+    return earlier;
+  }
+
   private async record(row: WebhookDelivery, result: AttemptResult): Promise<void> {
     const attempt = row.attempts + 1;
     const { config, queue, logger } = this.deps;
-    const exhausted = result.outcome === 'RETRY' && attempt >= config.webhooks.maxAttempts;
+    const tries = attempt - row.attemptBase;
+    const exhausted = result.outcome === 'RETRY' && tries >= config.webhooks.maxAttempts;
     const status = result.outcome === 'RETRY' ? (exhausted ? 'FAILED' : 'PENDING') : result.outcome;
-    const nextRetryAt = status === 'PENDING' ? new Date(Date.now() + retryDelayMs(attempt, { baseSeconds: config.webhooks.retryBaseSeconds, maxSeconds: config.webhooks.retryMaxSeconds })) : null;
-    const lastError = exhausted ? `${result.error} (gave up after ${attempt} attempts)` : result.error;
+    const nextRetryAt = status === 'PENDING' ? new Date(Date.now() + retryDelayMs(tries, { baseSeconds: config.webhooks.retryBaseSeconds, maxSeconds: config.webhooks.retryMaxSeconds })) : null;
+    const lastError = exhausted ? `${result.error} (gave up after ${tries} attempts)` : result.error;
     await this.db.transaction(async (tx) => {
       // Guarded on the attempt count: if a racing worker recorded this attempt first, ours is dropped.
       const updated = await tx
@@ -143,6 +192,7 @@ export class WebhookService {
       if (updated.length === 0) return;
       await tx.insert(webhookAttempts).values({ deliveryId: row.id, attempt, statusCode: result.statusCode, error: result.error, durationMs: result.durationMs });
       if (nextRetryAt) await queue.send('webhook', { accountId: row.accountId, deliveryId: row.id, attempt: attempt + 1 }, { tx, startAfter: nextRetryAt });
+      else if (row.endpointId) await this.endpoints.deliveryFinished(tx, row.endpointId, status === 'DELIVERED');
     });
     logger.info({ deliveryId: row.id, webhookId: row.webhookId, attempt, status, statusCode: result.statusCode, error: result.error }, 'webhook attempt');
   }

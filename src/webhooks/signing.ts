@@ -22,12 +22,16 @@ export function sign(secret: string, webhookId: string, timestamp: number, body:
   return createHmac('sha256', keyOf(secret)).update(`${webhookId}.${timestamp}.${body}`).digest('base64');
 }
 
-/** The headers of one attempt; `timestamp` is that attempt's UNIX seconds. */
-export function signedHeaders(secret: string, webhookId: string, timestamp: number, body: string): Record<string, string> {
+/**
+ * The headers of one attempt; `timestamp` is that attempt's UNIX seconds.
+ * Several secrets (during a rotation's grace period) give several signatures.
+ */
+export function signedHeaders(secret: string | readonly string[], webhookId: string, timestamp: number, body: string): Record<string, string> {
+  const secrets = typeof secret === 'string' ? [secret] : secret;
   return {
     'webhook-id': webhookId,
     'webhook-timestamp': String(timestamp),
-    'webhook-signature': `v1,${sign(secret, webhookId, timestamp, body)}`,
+    'webhook-signature': secrets.map((s) => `v1,${sign(s, webhookId, timestamp, body)}`).join(' '),
   };
 }
 

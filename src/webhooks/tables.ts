@@ -1,6 +1,6 @@
 // Webhook secrets, deliveries and their attempts. WebhookService is their only writer.
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { accounts } from '../platform/auth/tables.js';
 
 export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'FAILED', 'GAVE_UP'] as const;
@@ -17,6 +17,36 @@ export const webhookSecrets = pgTable('webhook_secrets', {
   rotatedAt: timestamp('rotated_at', { withTimezone: true, mode: 'date' }),
 });
 
+// Account webhook endpoints, fed from the account's event log: each keeps the
+// log position it has dispatched up to, and its own signing secret (the
+// previous one stays valid for a grace period after a rotation).
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    description: text('description'),
+    // Patterns such as "file.ready", "fetch_job.*" or "*".
+    eventTypes: text('event_types').array().notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    disabledReason: text('disabled_reason'),
+    secret: text('secret').notNull(),
+    previousSecret: text('previous_secret'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true, mode: 'date', precision: 3 }),
+    // Deliveries that ended FAILED in a row; reset by a delivered one.
+    consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    cursorSeq: bigint('cursor_seq', { mode: 'number' }).notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [index('webhook_endpoints_account_idx').on(t.accountId)],
+);
+
+export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
+
 export const webhookDeliveries = pgTable(
   'webhook_deliveries',
   {
@@ -29,8 +59,14 @@ export const webhookDeliveries = pgTable(
     url: text('url').notNull(),
     eventType: text('event_type').notNull(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    // Set for deliveries of an account endpoint: which one, and the event (for per-object order).
+    endpointId: uuid('endpoint_id').references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    eventSeq: bigint('event_seq', { mode: 'number' }),
+    objectId: text('object_id'),
     status: text('status', { enum: DELIVERY_STATUSES }).notNull().default('PENDING'),
     attempts: integer('attempts').notNull().default(0),
+    // Attempts made before the last redelivery: a redelivery gets a fresh retry budget.
+    attemptBase: integer('attempt_base').notNull().default(0),
     lastStatusCode: integer('last_status_code'),
     lastError: text('last_error'),
     nextRetryAt: timestamp('next_retry_at', { withTimezone: true, mode: 'date', precision: 3 }),
@@ -43,6 +79,9 @@ export const webhookDeliveries = pgTable(
     check('webhook_deliveries_status_check', sql`${t.status} in ('PENDING', 'DELIVERED', 'FAILED', 'GAVE_UP')`),
     // webhookDeliveries pages newest first with a (created_at, id) cursor.
     index('webhook_deliveries_account_idx').on(t.accountId, t.createdAt.desc(), t.id.desc()),
+    index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt.desc(), t.id.desc()),
+    // An event reaches an endpoint once, however many dispatchers race.
+    uniqueIndex('webhook_deliveries_endpoint_event_idx').on(t.endpointId, t.eventSeq),
   ],
 );
 
