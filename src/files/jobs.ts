@@ -6,7 +6,7 @@
 // uploads, due after they have all expired, so sweeps need no timer or leader
 // election (the sweep's UPDATE … SKIP LOCKED lets any number of workers share it).
 import { Readable } from 'node:stream';
-import { ImageRejectedError, MAX_INPUT_PIXELS, makeThumbnail, readImageInfo } from '../platform/images/thumbnail.js';
+import { ImageRejectedError } from '../platform/images/thumbnail.js';
 import { makePlaceholder } from '../platform/images/placeholder.js';
 import { sniffMime } from '../platform/net/sniff.js';
 import type { JobContext } from '../platform/queue/worker.js';
@@ -24,44 +24,29 @@ declare module '../platform/queue/registry.js' {
 /** A problem with the file itself: retrying will not help, so the file is FAILED. */
 class Unprocessable extends Error {}
 
-async function readAll(body: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      body.destroy();
-      throw new Unprocessable(`the stored object is larger than its ${limit} declared bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 async function analyse(files: FileService, file: FileRow, signal: AbortSignal): Promise<ProcessedFields> {
   const driver = files.driverFor(file);
   const expected = file.fileSize ?? file.declaredSize;
   const head = await driver.head(file.objectKey);
   if (!head) throw new Unprocessable('the uploaded object is missing from storage');
   if (head.size !== expected) throw new Unprocessable(`the stored object is ${head.size} bytes, expected ${expected}`);
-  const bytes = await readAll((await driver.get(file.objectKey)).body, expected);
-  signal.throwIfAborted();
-  const sniffed = await sniffMime(bytes.subarray(0, 4100));
-  if (!sniffed || !files.allowedContentTypes.includes(sniffed.mime)) {
-    throw new Unprocessable(`the content is ${sniffed?.mime ?? 'of an unrecognised type'}, not one of ${files.allowedContentTypes.join(', ')}`);
-  }
-  const info = await readImageInfo(bytes);
-  // Checked here too so the refusal reads the same whichever sharp call notices first.
-  if (info.width * info.height > MAX_INPUT_PIXELS) {
-    throw new Unprocessable(`the image is ${info.width}×${info.height}, over the ${MAX_INPUT_PIXELS} pixel limit`);
-  }
-  const thumb = await makeThumbnail(bytes);
-  // The thumbnail is small and already rotated: a cheap, faithful source for the placeholders.
-  const placeholder = await makePlaceholder(thumb.data);
+  const { images } = files;
+  // Streamed to a temp file within the process's image caps, never held in memory.
+  const { mime, info, thumb, placeholder } = await images.withLocalCopy(async () => (await driver.get(file.objectKey)).body, { maxBytes: expected, signal }, async (source) => {
+    // The type comes from the bytes, before any decoder sees them.
+    const sniffed = await sniffMime(source.head);
+    if (!sniffed || !files.allowedContentTypes.includes(sniffed.mime)) {
+      throw new Unprocessable(`the content is ${sniffed?.mime ?? 'of an unrecognised type'}, not one of ${files.allowedContentTypes.join(', ')}`);
+    }
+    const info = await images.info(source);
+    const thumb = await images.thumbnail(source);
+    // The thumbnail is small and already rotated: a cheap, faithful source for the placeholders.
+    return { mime: sniffed.mime, info, thumb, placeholder: await makePlaceholder(thumb.data) };
+  });
   signal.throwIfAborted();
   const key = thumbnailKey(file.accountId, file.id);
   await driver.put(key, Readable.from([thumb.data]), { contentType: thumb.contentType });
-  return { contentType: sniffed.mime, width: info.width, height: info.height, thumbnailKey: key, ...placeholder };
+  return { contentType: mime, width: info.width, height: info.height, thumbnailKey: key, ...placeholder };
 }
 
 export async function processFile(files: FileService, payload: { accountId: string; fileId: string }, job: JobContext): Promise<void> {

@@ -10,6 +10,7 @@ import type { Db, Tx } from '../platform/db/client.js';
 import { keysetPage, type KeysetPage } from '../platform/db/paging.js';
 import { ConflictError, LimitExceededError, NotFoundError, ValidationError } from '../platform/errors.js';
 import type { EventBridge } from '../platform/events/bridge.js';
+import type { ImageWork } from '../platform/images/work.js';
 import { sniffMime } from '../platform/net/sniff.js';
 import type { JobQueue } from '../platform/queue/queue.js';
 import type { PutResult, SignedPut, SignedUrl } from '../platform/storage/driver.js';
@@ -44,6 +45,7 @@ export interface FileDeps {
   events: Pick<EventBridge, 'publishChange'>;
   queue: Pick<JobQueue, 'send'>;
   storage: Pick<Storage, 'driver' | 'forUrl' | 'onLocalPut'>;
+  images: ImageWork;
 }
 
 export class FileService {
@@ -68,6 +70,11 @@ export class FileService {
 
   private get maxBytes() {
     return this.deps.config.limits.maxFileBytes;
+  }
+
+  /** Image decoding within the process's caps (processing uses it). */
+  get images(): ImageWork {
+    return this.deps.images;
   }
 
   driverFor(file: Pick<FileRow, 'store'>) {
