@@ -302,14 +302,14 @@ export class FileService {
     });
   }
 
-  /** → FAILED; the upload and any copy of it go (nothing of a failed file is ever served). */
+  /** → FAILED; the upload, any copy of it and a racing attempt's thumbnail go (nothing of a failed file is served). */
   markFailed(accountId: string, id: string, reason: string, from: FileStatus[] = ['UPLOADED', 'PROCESSING'], code = 'UNPROCESSABLE'): Promise<FileRow | undefined> {
     return this.store.move({
       accountId,
       id,
       from,
       set: { status: 'FAILED', stage: 'DONE', errorCode: code, errorMessage: reason.slice(0, 1000), finishedAt: new Date() },
-      after: (tx, row) => this.retireStaging(tx, row, [row.objectKey, originalKey(row.accountId, row.id)]),
+      after: (tx, row) => this.retireStaging(tx, row, [row.objectKey, originalKey(row.accountId, row.id), thumbnailKey(row.accountId, row.id)]),
     });
   }
 
