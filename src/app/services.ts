@@ -6,6 +6,7 @@ import type { Database } from '../platform/db/client.js';
 import { EventBridge } from '../platform/events/bridge.js';
 import { PgListener } from '../platform/events/listener.js';
 import type { Metrics } from '../platform/http/metrics.js';
+import { ImageWork } from '../platform/images/work.js';
 import type { Logger } from '../platform/logger.js';
 import type { DomainModule } from '../platform/module.js';
 import { JobQueue } from '../platform/queue/queue.js';
@@ -32,6 +33,7 @@ export function createServices(deps: { config: Config; database: Database; logge
     queue: new JobQueue({ databaseUrl: database.url, sql: database.sql, listener, logger, registry: metrics.registry, defaultConcurrency: config.workerConcurrency }),
     storage,
     usage: new UsageService(database.sql),
+    images: new ImageWork(config.images),
     readiness: [
       { name: 'database', check: async () => void (await database.sql`select 1`) },
       { name: 'storage', check: () => storage.driver.check() },

@@ -10,6 +10,8 @@ import type { Db, Tx } from '../platform/db/client.js';
 import { keysetPage, type KeysetPage } from '../platform/db/paging.js';
 import { ConflictError, LimitExceededError, NotFoundError, ValidationError } from '../platform/errors.js';
 import type { EventBridge } from '../platform/events/bridge.js';
+import { isUuid } from '../platform/ids.js';
+import type { ImageWork } from '../platform/images/work.js';
 import { sniffMime } from '../platform/net/sniff.js';
 import type { JobQueue } from '../platform/queue/queue.js';
 import type { PutResult, SignedPut, SignedUrl } from '../platform/storage/driver.js';
@@ -25,6 +27,12 @@ export const SWEEP_WINDOW_SECONDS = 60;
 
 export const DEFAULT_CONTENT_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/gif'] as const;
 
+/** Upload links last this much longer for cleanup: a PUT that started just before its link expired may still land. */
+export const LATE_UPLOAD_GRACE_SECONDS = 15 * 60;
+
+/** Where an upload lands, and the only key an upload link can write. */
+export const stagingKey = (accountId: string, fileId: string) => objectKey('files', accountId, fileId, 'upload');
+/** The file's own copy: processing copies the staged upload here and checks this copy; no link writes it. */
 export const originalKey = (accountId: string, fileId: string) => objectKey('files', accountId, fileId);
 export const thumbnailKey = (accountId: string, fileId: string) => objectKey('files', accountId, fileId, 'thumbnail.webp');
 
@@ -36,14 +44,15 @@ export interface NewUpload {
   fileName?: string | null;
 }
 
-export type ProcessedFields = Pick<FileRow, 'contentType' | 'width' | 'height' | 'thumbnailKey' | 'blurhash' | 'dominantColor'>;
+export type ProcessedFields = Pick<FileRow, 'objectKey' | 'contentType' | 'width' | 'height' | 'thumbnailKey' | 'blurhash' | 'dominantColor'>;
 
 export interface FileDeps {
   database: { db: Db };
   config: Config;
   events: Pick<EventBridge, 'publishChange'>;
   queue: Pick<JobQueue, 'send'>;
-  storage: Pick<Storage, 'driver' | 'forUrl' | 'onLocalPut'>;
+  storage: Pick<Storage, 'driver' | 'forUrl' | 'onLocalPut' | 'guardLocalPut'>;
+  images: ImageWork;
 }
 
 export class FileService {
@@ -63,11 +72,17 @@ export class FileService {
       runningStatus: 'PROCESSING',
       eventData: (row) => ({ entityType: row.entityType, entityId: row.entityId }),
     });
+    deps.storage.guardLocalPut((key) => this.checkLocalPut(key));
     deps.storage.onLocalPut((key, result) => this.onLocalPut(key, result));
   }
 
   private get maxBytes() {
     return this.deps.config.limits.maxFileBytes;
+  }
+
+  /** Image decoding within the process's caps (processing uses it). */
+  get images(): ImageWork {
+    return this.deps.images;
   }
 
   driverFor(file: Pick<FileRow, 'store'>) {
@@ -94,7 +109,7 @@ export class FileService {
     }
     this.checkSize(input.fileSize, 'fileSize');
     const id = randomUUID();
-    const key = originalKey(accountId, id);
+    const key = stagingKey(accountId, id);
     const { config, queue, storage } = this.deps;
     const upload = await storage.driver.signedPutUrl(key, { expiresInSeconds: config.limits.uploadTtlSeconds, contentType: input.contentType, contentLength: input.fileSize });
     const file = await this.db.transaction(async (tx) => {
@@ -123,6 +138,20 @@ export class FileService {
     return done;
   }
 
+  /**
+   * Before a PUT through the gateway's own signed route (local storage)
+   * stores anything: a link writes only while its file is UPLOADING. The link
+   * stays validly signed until it expires, so this is what makes it write once.
+   */
+  private async checkLocalPut(key: string): Promise<void> {
+    const [area, accountId, id] = key.split('/');
+    if (area !== 'files') return;
+    const file = accountId && isUuid(accountId) && id ? await this.get(accountId, id) : undefined;
+    if (!file) throw new ConflictError('This upload link is closed: its file was deleted');
+    if (file.status !== 'UPLOADING') throw new ConflictError(`File ${file.id} is ${file.status}: its upload link no longer accepts bytes`);
+    if (file.objectKey !== key) throw new ConflictError(`This upload link is not the one of file ${file.id}`);
+  }
+
   /** A direct upload landed through the gateway's own signed PUT route (local storage). */
   private async onLocalPut(key: string, result: PutResult): Promise<void> {
     if (!key.startsWith('files/')) return;
@@ -135,7 +164,8 @@ export class FileService {
       accountId: file.accountId,
       id: file.id,
       from: ['UPLOADING'],
-      set: { status: 'UPLOADED', fileSize: size, uploadExpiresAt: null },
+      // uploadExpiresAt stays: the staged key is deleted again once the link can no longer write.
+      set: { status: 'UPLOADED', fileSize: size },
       after: (tx, row) => this.enqueueProcessing(tx, row),
     });
   }
@@ -156,7 +186,7 @@ export class FileService {
     const contentType = [declared, sniffed].find((t): t is string => !!t && this.allowedContentTypes.includes(t));
     if (!contentType) throw new ValidationError('file', `must be one of ${this.allowedContentTypes.join(', ')} (got ${declared || 'no type'})`);
     const id = randomUUID();
-    const key = originalKey(accountId, id);
+    const key = stagingKey(accountId, id);
     const driver = this.deps.storage.driver;
     const put = await driver.put(key, Readable.from([bytes]), { contentType, maxBytes: this.maxBytes });
     try {
@@ -207,7 +237,7 @@ export class FileService {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.delete(files).where(and(eq(files.accountId, accountId), eq(files.id, existing.id))).returning();
       if (!row) throw new NotFoundError('File', id);
-      await this.deleteObjects(tx, row, [row.objectKey, thumbnailKey(accountId, row.id)]);
+      await this.retireStaging(tx, row, [row.objectKey, originalKey(accountId, row.id), thumbnailKey(accountId, row.id)]);
       await this.store.announce(tx, row, 'DELETED');
       return row;
     });
@@ -231,19 +261,60 @@ export class FileService {
     return current?.status === 'PROCESSING' ? current : undefined;
   }
 
-  /** PROCESSING → READY. Undefined when the file was deleted meanwhile (its thumbnail is then removed). */
-  async markReady(accountId: string, id: string, fields: ProcessedFields): Promise<FileRow | undefined> {
+  /**
+   * Copies the staged upload to the file's own key while the file is
+   * PROCESSING, holding its row meanwhile: no copy can land once the file is
+   * READY or FAILED (those transitions wait for the row). False when the
+   * file is no longer PROCESSING.
+   */
+  async promoteUpload(file: FileRow): Promise<boolean> {
+    const target = originalKey(file.accountId, file.id);
     return this.db.transaction(async (tx) => {
-      const row = await this.store.transition(tx, { accountId, id, from: ['PROCESSING'], set: { status: 'READY', stage: 'DONE', errorCode: null, errorMessage: null, finishedAt: new Date(), ...fields } });
-      if (!row && fields.thumbnailKey && !(await this.get(accountId, id))) {
-        await this.deleteObjects(tx, { accountId, store: this.deps.storage.driver.location }, [fields.thumbnailKey]);
+      const [locked] = await tx
+        .select({ objectKey: files.objectKey })
+        .from(files)
+        .where(and(eq(files.accountId, file.accountId), eq(files.id, file.id), eq(files.status, 'PROCESSING')))
+        .for('update');
+      if (!locked) return false;
+      // Rows from before staging keys were written by their link directly: nothing to copy.
+      if (locked.objectKey !== target) await this.driverFor(file).copy(locked.objectKey, target);
+      return true;
+    });
+  }
+
+  /**
+   * PROCESSING → READY. `confirm` runs with the row locked, before it is
+   * written, and throws when the checked object changed meanwhile (a racing
+   * attempt copied again). Undefined when the file is no longer PROCESSING;
+   * when it was deleted meanwhile, what processing stored is removed.
+   */
+  async markReady(accountId: string, id: string, fields: ProcessedFields, confirm?: () => Promise<void>): Promise<FileRow | undefined> {
+    return this.db.transaction(async (tx) => {
+      const row = await this.store.transition(tx, {
+        accountId,
+        id,
+        from: ['PROCESSING'],
+        set: { status: 'READY', stage: 'DONE', errorCode: null, errorMessage: null, finishedAt: new Date(), ...fields },
+        prepare: async () => void (await confirm?.()),
+        after: (tx, row) => this.retireStaging(tx, row),
+      });
+      if (!row && !(await this.get(accountId, id))) {
+        const keys = [fields.objectKey, ...(fields.thumbnailKey ? [fields.thumbnailKey] : [])];
+        await this.deleteObjects(tx, { accountId, store: this.deps.storage.driver.location }, keys);
       }
       return row;
     });
   }
 
+  /** → FAILED; the upload, any copy of it and a racing attempt's thumbnail go (nothing of a failed file is served). */
   markFailed(accountId: string, id: string, reason: string, from: FileStatus[] = ['UPLOADED', 'PROCESSING'], code = 'UNPROCESSABLE'): Promise<FileRow | undefined> {
-    return this.store.move({ accountId, id, from, set: { status: 'FAILED', stage: 'DONE', errorCode: code, errorMessage: reason.slice(0, 1000), finishedAt: new Date() } });
+    return this.store.move({
+      accountId,
+      id,
+      from,
+      set: { status: 'FAILED', stage: 'DONE', errorCode: code, errorMessage: reason.slice(0, 1000), finishedAt: new Date() },
+      after: (tx, row) => this.retireStaging(tx, row, [row.objectKey, originalKey(row.accountId, row.id), thumbnailKey(row.accountId, row.id)]),
+    });
   }
 
   /** Uploads never completed by their expiry: FAILED, and their objects (if any) deleted. */
@@ -254,11 +325,11 @@ export class FileService {
         const due = tx.select({ id: files.id }).from(files).where(and(eq(files.status, 'UPLOADING'), lte(files.uploadExpiresAt, now))).limit(batch).for('update', { skipLocked: true });
         const rows = await tx
           .update(files)
-          .set({ status: 'FAILED', stage: 'DONE', errorCode: 'UPLOAD_EXPIRED', errorMessage: 'the upload was not completed before it expired', uploadExpiresAt: null, finishedAt: sql`now()`, updatedAt: sql`now()` })
+          .set({ status: 'FAILED', stage: 'DONE', errorCode: 'UPLOAD_EXPIRED', errorMessage: 'the upload was not completed before it expired', finishedAt: sql`now()`, updatedAt: sql`now()` })
           .where(and(inArray(files.id, due), eq(files.status, 'UPLOADING')))
           .returning();
         for (const row of rows) {
-          await this.deleteObjects(tx, row, [row.objectKey]);
+          await this.retireStaging(tx, row, [row.objectKey]);
           await this.store.announce(tx, row);
         }
         return rows.length;
@@ -268,7 +339,19 @@ export class FileService {
     }
   }
 
-  private async deleteObjects(tx: Tx, file: Pick<FileRow, 'accountId' | 'store'>, keys: string[]): Promise<void> {
-    for (const key of keys) await this.deps.queue.send('storage-delete', { accountId: file.accountId, storage: file.store, key }, { tx });
+  private async deleteObjects(tx: Tx, file: Pick<FileRow, 'accountId' | 'store'>, keys: string[], startAfter?: Date): Promise<void> {
+    for (const key of new Set(keys)) await this.deps.queue.send('storage-delete', { accountId: file.accountId, storage: file.store, key }, startAfter ? { tx, startAfter } : { tx });
+  }
+
+  /**
+   * The file is done with its staging key: delete it (with `alsoNow`) at
+   * once, and again once its link can no longer write (S3 and GCS accept a
+   * presigned PUT until then, and a PUT that began in time may end later).
+   */
+  private async retireStaging(tx: Tx, file: Pick<FileRow, 'accountId' | 'id' | 'store' | 'uploadExpiresAt'>, alsoNow: string[] = []): Promise<void> {
+    const key = stagingKey(file.accountId, file.id);
+    await this.deleteObjects(tx, file, [key, ...alsoNow]);
+    const linkDead = file.uploadExpiresAt && new Date(file.uploadExpiresAt.getTime() + LATE_UPLOAD_GRACE_SECONDS * 1000);
+    if (linkDead && linkDead.getTime() > Date.now()) await this.deleteObjects(tx, file, [key], linkDead);
   }
 }

@@ -10,5 +10,5 @@ declare module '../platform/queue/registry.js' {
 
 export const thumbnailJob = defineJob({
   name: 'thumbnail',
-  handle: (service: MediaItemService, payload) => service.makeThumbnail(payload),
+  handle: (service: MediaItemService, payload, job) => service.makeThumbnail(payload, job.signal),
 });

@@ -6,6 +6,7 @@ import type { Config } from '../platform/config.js';
 import type { Db, Tx } from '../platform/db/client.js';
 import { GoneError, LimitExceededError, NotFoundError } from '../platform/errors.js';
 import type { EventBridge } from '../platform/events/bridge.js';
+import type { ImageWork } from '../platform/images/work.js';
 import type { ChangeType } from '../platform/events/publish.js';
 import type { Logger } from '../platform/logger.js';
 import type { JobQueue } from '../platform/queue/queue.js';
@@ -64,6 +65,7 @@ export interface MediaItemDeps {
   database: { db: Db };
   config: Config;
   storage: Pick<Storage, 'driver' | 'forUrl'>;
+  images: ImageWork;
   queue: Pick<JobQueue, 'send'>;
   events: Pick<EventBridge, 'publishChange'>;
   logger: Logger;
@@ -276,10 +278,10 @@ export class MediaItemService {
   }
 
   /** `thumbnail` queue handler: idempotent, and leaves no thumbnail behind a deleted item. */
-  async makeThumbnail(payload: { accountId: string; mediaItemId: string }): Promise<void> {
+  async makeThumbnail(payload: { accountId: string; mediaItemId: string }, signal?: AbortSignal): Promise<void> {
     const item = await this.get(payload.accountId, payload.mediaItemId);
     if (!item || item.thumbnailKey) return;
-    const made = await runThumbnail(this.deps.storage.forUrl(item.storageLocation), item, this.deps.logger);
+    const made = await runThumbnail(this.deps.images, this.deps.storage.forUrl(item.storageLocation), item, this.deps.logger, signal);
     if (!made) return;
     const saved = await this.db.transaction(async (tx) => {
       const [row] = await tx

@@ -47,6 +47,9 @@ const variables = {
   FETCH_RETRY_DELAY_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
   UPLOAD_TTL_SECONDS: seconds.optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+  IMAGE_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  IMAGE_MAX_SOURCE_BYTES: bytes.optional(),
+  IMAGE_MAX_PIXELS: z.coerce.number().int().min(1).max(1_000_000_000).optional(),
   LOG_LEVEL: logLevel.optional(),
   EMBEDDED_PG_PORT: port.optional(),
   WEBHOOK_RETRY_BASE_SECONDS: seconds.optional(),
@@ -91,6 +94,12 @@ export interface Config {
     uploadTtlSeconds: number;
   };
   workerConcurrency: number;
+  /**
+   * Image decoding (thumbnails, placeholders) in one process, whichever queue
+   * asks: at most `concurrency` images at once, sources of at most
+   * `maxSourceBytes` bytes and `maxPixels` pixels.
+   */
+  images: { concurrency: number; maxSourceBytes: number; maxPixels: number };
   logLevel: z.output<typeof logLevel>;
   embeddedPgPort: number;
   /** Webhook delivery: retry delay base·2^(n-1) capped at retryMaxSeconds, attempts in all, per-attempt timeout. */
@@ -148,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uploadTtlSeconds: r.UPLOAD_TTL_SECONDS ?? 3600,
     },
     workerConcurrency: r.WORKER_CONCURRENCY ?? 8,
+    images: { concurrency: r.IMAGE_CONCURRENCY ?? 2, maxSourceBytes: r.IMAGE_MAX_SOURCE_BYTES ?? 256 * 1024 ** 2, maxPixels: r.IMAGE_MAX_PIXELS ?? 100_000_000 },
     logLevel: r.LOG_LEVEL ?? 'info',
     embeddedPgPort: r.EMBEDDED_PG_PORT ?? 0,
     eventRetentionSeconds: Math.round((r.EVENT_RETENTION_HOURS ?? 24) * 3600),

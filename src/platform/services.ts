@@ -11,6 +11,7 @@ import type { Database } from './db/client.js';
 import type { EventBridge } from './events/bridge.js';
 import type { PgListener } from './events/listener.js';
 import type { Metrics } from './http/metrics.js';
+import type { ImageWork } from './images/work.js';
 import type { Logger } from './logger.js';
 import type { JobQueue } from './queue/queue.js';
 import type { Storage } from './storage/setup.js';
@@ -37,6 +38,8 @@ export interface PlatformServices {
   storage: Storage;
   /** The account's usage counters. */
   usage: UsageService;
+  /** Decoding images within this process's concurrency, byte and pixel caps. */
+  images: ImageWork;
   readiness: ReadinessCheck[];
 }
 

@@ -18,6 +18,8 @@ describe('configuration', () => {
     ['PUBLIC_URL', 'not a url'],
     ['MAX_UPLOAD_BYTES', '-5'],
     ['S3_FORCE_PATH_STYLE', 'maybe'],
+    ['IMAGE_CONCURRENCY', '0'],
+    ['IMAGE_MAX_PIXELS', 'lots'],
   ])('a bad %s is refused with a message naming it', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrowError(new RegExp(variable));
@@ -36,6 +38,7 @@ describe('configuration', () => {
     expect(config.host).toBe('127.0.0.1');
     expect(config.publicUrl).toBe('http://127.0.0.1:4000');
     expect(config.storageUrl).toMatch(/^file:\/\/.*\.data\/objects$/);
+    expect(config.images).toEqual({ concurrency: 2, maxSourceBytes: 256 * 1024 ** 2, maxPixels: 100_000_000 });
   });
 });
 

@@ -1,9 +1,10 @@
 // A small in-process GCS emulator: just the JSON-API calls @google-cloud/storage
-// v7 makes for GcsStorageDriver, plus V4 signed XML-API GET/PUT. Object bytes
+// v7 makes for GcsStorageDriver (object get/delete, resumable uploads, rewrite
+// for copies), plus V4 signed XML-API GET/PUT. Object bytes
 // live in a temp dir so large objects do not sit in memory.
 import { createHash, createPublicKey, randomUUID, verify, type KeyObject } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -97,8 +98,22 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
     await pipeline(createReadStream(o.file, { start, end }), res);
   }
 
-  // --- JSON API: bucket get (check), object get / alt=media / delete -------------
+  // --- JSON API: bucket get (check), object get / alt=media / delete / rewrite ----
   async function jsonApi(req: IncomingMessage, res: ServerResponse, url: URL) {
+    // Object names are one encoded path segment each ("a%2Fb").
+    const rewrite = /^\/storage\/v1\/b\/([^/]+)\/o\/([^/]+)\/rewriteTo\/b\/([^/]+)\/o\/([^/]+)$/.exec(url.pathname);
+    if (rewrite) {
+      if (req.method !== 'POST') throw new HttpError(405, 'Method not allowed');
+      const [from, name, toBucket, toName] = rewrite.slice(1).map(decodeURIComponent) as [string, string, string, string];
+      const source = lookup(from, name);
+      if (!buckets.has(toBucket)) throw new HttpError(404, `No such bucket ${toBucket}`);
+      req.resume();
+      const file = path.join(dir, `copy-${randomUUID()}`);
+      await copyFile(source.file, file);
+      const o = await commit(toBucket, toName, file, source.contentType);
+      // Done in one call; the SDK would follow a rewriteToken otherwise.
+      return json(res, 200, { kind: 'storage#rewriteResponse', totalBytesRewritten: String(o.size), objectSize: String(o.size), done: true, resource: resource(toBucket, toName, o) });
+    }
     const m = /^\/storage\/v1\/b\/([^/]+)(?:\/o\/(.+))?$/.exec(url.pathname);
     if (!m) throw new HttpError(404, `Unknown JSON API path ${url.pathname}`);
     const bucket = decodeURIComponent(m[1]);

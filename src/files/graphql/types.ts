@@ -57,7 +57,8 @@ export const FileRef = builder.objectRef<FileRow>('File').implement({
       updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
       createdAtUnix: t.int({ description: 'UNIX seconds', resolve: (f) => unix(f.createdAt) }),
       updatedAtUnix: t.int({ description: 'UNIX seconds', resolve: (f) => unix(f.updatedAt) }),
-      uploadExpiresAt: t.expose('uploadExpiresAt', { type: 'DateTime', nullable: true, description: 'While UPLOADING: when an unfinished upload is swept to FAILED' }),
+      // The row keeps its link's expiry after the upload (to clean the staging key up); clients see it only while it matters.
+      uploadExpiresAt: t.field({ type: 'DateTime', nullable: true, description: 'While UPLOADING: when an unfinished upload is swept to FAILED', resolve: (f) => (f.status === 'UPLOADING' ? f.uploadExpiresAt : null) }),
       width: t.exposeInt('width', { nullable: true, description: 'Display width after EXIF rotation' }),
       height: t.exposeInt('height', { nullable: true }),
       blurhash: t.exposeString('blurhash', { nullable: true, description: 'BlurHash (4×3 components) to paint while the image loads' }),

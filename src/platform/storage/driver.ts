@@ -73,6 +73,12 @@ export interface StorageDriver {
   put(key: string, body: Readable, options?: PutOptions): Promise<PutResult>;
   get(key: string, range?: ByteRange): Promise<GetResult>;
   head(key: string): Promise<ObjectHead | null>;
+  /**
+   * Puts the bytes and content type `fromKey` holds now under `toKey`
+   * (replacing it), inside the store where it can. Later writes to `fromKey`
+   * never reach `toKey`. ObjectNotFoundError when `fromKey` is missing.
+   */
+  copy(fromKey: string, toKey: string): Promise<void>;
   /** idempotent: a missing object is fine */
   delete(key: string): Promise<void>;
   signedGetUrl(key: string, options: SignedGetOptions): Promise<SignedUrl>;

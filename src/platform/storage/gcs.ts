@@ -161,6 +161,17 @@ export class GcsStorageDriver implements StorageDriver {
     };
   }
 
+  /** The rewrite API copies inside GCS, content type included; large objects take several calls, which the SDK makes. */
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    const destination = this.file(toKey);
+    try {
+      await this.file(fromKey).copy(destination);
+    } catch (err) {
+      if (statusOf(err) === 404) throw new ObjectNotFoundError(fromKey);
+      throw err;
+    }
+  }
+
   async delete(key: string): Promise<void> {
     await this.file(key).delete({ ignoreNotFound: true });
   }

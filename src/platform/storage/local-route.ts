@@ -3,6 +3,7 @@
 // gets a JSON error with a stable code; nothing leaks a stack trace.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { AppError } from '../errors.js';
 import { HttpError } from '../http/router.js';
 import type { PutResult } from './driver.js';
 import { InvalidKeyError, InvalidRangeError, ObjectNotFoundError, ObjectTooLargeError } from './errors.js';
@@ -11,6 +12,11 @@ import { LOCAL_OBJECTS_PATH, type LocalLinkParams } from './local-signing.js';
 import type { LocalStorageDriver } from './local.js';
 
 export interface LocalObjectRouteHooks {
+  /**
+   * Runs for a correctly signed PUT before any byte is stored: the owner of
+   * the key may refuse it by throwing an AppError (a finished upload: 409).
+   */
+  beforePut?: (key: string) => Promise<void>;
   /** runs after a signed PUT stored the object, before the response */
   onPut?: (key: string, result: PutResult) => Promise<void>;
   /** cap for PUTs whose link did not sign a content length */
@@ -132,6 +138,7 @@ async function servePut(
   if (params.length !== undefined && (declared === undefined || Number(declared) !== params.length)) {
     throw new HttpError(400, 'CONTENT_LENGTH_MISMATCH', `Content-Length must be ${params.length}`);
   }
+  await hooks.beforePut?.(key);
   const result = await driver.put(key, req, {
     contentType: params.type ?? contentType,
     maxBytes: params.length ?? hooks.maxBytes,
@@ -142,6 +149,7 @@ async function servePut(
 
 function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  if (err instanceof AppError) return new HttpError(err.httpStatus, err.code, err.message);
   if (err instanceof ObjectNotFoundError) return new HttpError(404, err.code, 'Object not found');
   if (err instanceof InvalidKeyError) return new HttpError(400, err.code, err.message);
   if (err instanceof ObjectTooLargeError) return new HttpError(413, err.code, err.message);

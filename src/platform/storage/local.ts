@@ -178,6 +178,13 @@ export class LocalStorageDriver implements StorageDriver {
     }
   }
 
+  /** Through put, so the copy is published by rename like any write and gets its own hashes. */
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    assertValidKey(toKey);
+    const source = await this.get(fromKey);
+    await this.put(toKey, source.body, { contentType: source.contentType });
+  }
+
   async delete(key: string): Promise<void> {
     assertValidKey(key);
     // Meta first: once it is gone head/get answer "missing" even if the data

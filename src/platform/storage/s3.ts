@@ -1,6 +1,7 @@
 // S3 and S3-compatible stores (MinIO, R2, s3rver) through the AWS SDK v3.
 import {
   AbortMultipartUploadCommand,
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -39,6 +40,8 @@ export interface S3Options {
 // 8 MiB parts, at most 3 in flight: a put holds ~24 MiB whatever the object size.
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 3;
+/** CopyObject's limit; larger objects are copied by streaming them through put. */
+const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
 
 function statusOf(err: unknown): number | undefined {
   if (err instanceof S3ServiceException) return err.$metadata.httpStatusCode;
@@ -166,6 +169,27 @@ export class S3StorageDriver implements StorageDriver {
     // Some servers answer a range covering the whole object with a plain 200.
     if (range) return { ...base, size: contentLength, range: { start: 0, end: contentLength - 1 } };
     return { ...base, size: contentLength };
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    const Key = this.objectKey(toKey);
+    const source = this.objectKey(fromKey);
+    const head = await this.head(fromKey);
+    if (!head) throw new ObjectNotFoundError(fromKey);
+    if (head.size > MAX_COPY_OBJECT_BYTES) {
+      const got = await this.get(fromKey);
+      await this.put(toKey, got.body, { contentType: got.contentType });
+      return;
+    }
+    // Segments encoded one by one: S3 wants the source URL-encoded, and
+    // servers decode it with decodeURI, which leaves an encoded "/" alone.
+    const CopySource = `${this.bucket}/${source.split('/').map(encodeURIComponent).join('/')}`;
+    try {
+      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key, CopySource, MetadataDirective: 'COPY' }));
+    } catch (err) {
+      if (statusOf(err) === 404) throw new ObjectNotFoundError(fromKey);
+      throw err;
+    }
   }
 
   async delete(key: string): Promise<void> {

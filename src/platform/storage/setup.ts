@@ -17,6 +17,8 @@ export interface DestinationEndpoint {
 }
 
 export type LocalPutHandler = (key: string, result: PutResult) => Promise<void>;
+/** Throws an AppError to refuse a signed PUT before anything is stored. */
+export type LocalPutGuard = (key: string) => Promise<void>;
 
 export interface Storage {
   /** The STORAGE_URL driver, where the gateway keeps what it stores. */
@@ -29,6 +31,8 @@ export interface Storage {
   localRoute(): NodeRouteHandler | undefined;
   /** Domains learn about direct uploads that landed through the local PUT route. */
   onLocalPut(handler: LocalPutHandler): void;
+  /** Domains refuse PUTs to keys whose upload is over (the link itself stays valid until it expires). */
+  guardLocalPut(guard: LocalPutGuard): void;
 }
 
 /** SIGNING_SECRET, or one generated once and kept under DATA_DIR (0600). */
@@ -82,16 +86,21 @@ export function createStorage(config: Config): Storage {
   };
   const driver = forUrl(config.storageUrl);
   const putHandlers: LocalPutHandler[] = [];
+  const putGuards: LocalPutGuard[] = [];
   let route: NodeRouteHandler | undefined;
   return {
     driver,
     forUrl,
     forDestination,
     onLocalPut: (handler) => void putHandlers.push(handler),
+    guardLocalPut: (guard) => void putGuards.push(guard),
     localRoute() {
       if (!(driver instanceof LocalStorageDriver)) return undefined;
       route ??= createLocalObjectRoute(driver, {
         maxBytes: Math.max(config.limits.maxUploadBytes, config.limits.maxFileBytes),
+        beforePut: async (key) => {
+          for (const guard of putGuards) await guard(key);
+        },
         onPut: async (key, result) => {
           for (const handler of putHandlers) await handler(key, result);
         },

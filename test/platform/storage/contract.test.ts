@@ -202,6 +202,31 @@ describe.each([
     await expect(driver.delete(key('never-existed'))).resolves.toBeUndefined();
   });
 
+  it('copies an object to another key; later writes to the source do not reach the copy', async () => {
+    const data = bytes(300_001, 17);
+    const from = key('staged');
+    const to = key('final');
+    await driver.put(from, chunked(data), { contentType: 'image/png' });
+    await driver.copy(from, to);
+    expect(await driver.head(to)).toMatchObject({ size: data.length, contentType: 'image/png' });
+    expect((await readAll((await driver.get(to)).body)).equals(data)).toBe(true);
+
+    const later = Buffer.from('<html>not the picture</html>');
+    await driver.put(from, chunked(later), { contentType: 'text/html' });
+    expect(await driver.head(to)).toMatchObject({ size: data.length, contentType: 'image/png' });
+    expect((await readAll((await driver.get(to)).body)).equals(data)).toBe(true);
+    expect((await readAll((await driver.get(from)).body)).equals(later)).toBe(true);
+
+    // A copy replaces what the destination held.
+    await driver.copy(from, to);
+    expect(await driver.head(to)).toMatchObject({ size: later.length, contentType: 'text/html' });
+
+    const nowhere = key('nowhere');
+    await expect(driver.copy(key('never-existed'), nowhere)).rejects.toBeInstanceOf(ObjectNotFoundError);
+    expect(await driver.head(nowhere)).toBeNull();
+    expect(await h.leftovers()).toEqual([]);
+  });
+
   it('rejects an object over maxBytes and leaves nothing behind', async () => {
     // Over one 8 MiB S3 part, so a multipart upload has begun when the limit hits.
     const k = key('too-large');
@@ -281,6 +306,8 @@ describe.each([
       await expect(driver.get(k)).rejects.toBeInstanceOf(InvalidKeyError);
       await expect(driver.head(k)).rejects.toBeInstanceOf(InvalidKeyError);
       await expect(driver.delete(k)).rejects.toBeInstanceOf(InvalidKeyError);
+      await expect(driver.copy(k, 'media/ok/key')).rejects.toBeInstanceOf(InvalidKeyError);
+      await expect(driver.copy('media/ok/key', k)).rejects.toBeInstanceOf(InvalidKeyError);
       await expect(driver.signedGetUrl(k, { expiresInSeconds: 60 })).rejects.toBeInstanceOf(InvalidKeyError);
       await expect(driver.signedPutUrl(k, { expiresInSeconds: 60, contentType: 'a/b' })).rejects.toMatchObject({ code: 'INVALID_KEY' });
     }

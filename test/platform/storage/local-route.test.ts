@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ConflictError } from '../../../src/platform/errors.js';
 import { createLocalObjectRoute, LocalStorageDriver, type PutResult } from '../../../src/platform/storage/index.js';
 import { bytes, chunked, sha256 } from './helpers.js';
 
@@ -16,6 +17,8 @@ let clock = Date.now();
 const puts: { key: string; result: PutResult }[] = [];
 const data = bytes(10_000, 42);
 const KEY = 'media/acc-1/item-1/original';
+/** Keys whose owner refuses further PUTs (beforePut). */
+const closed = new Set<string>();
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'local-route-'));
@@ -32,6 +35,9 @@ beforeAll(async () => {
     now: () => clock,
   });
   const route = createLocalObjectRoute(driver, {
+    beforePut: async (key) => {
+      if (closed.has(key)) throw new ConflictError(`${key} is no longer accepting uploads`);
+    },
     onPut: async (key, result) => {
       puts.push({ key, result });
     },
@@ -202,5 +208,18 @@ describe('local object route: PUT', () => {
     const getLink = (await driver.signedGetUrl(key, { expiresInSeconds: 60 })).url;
     await expectError(await fetch(getLink, { method: 'PUT', body: Uint8Array.from(upload) }), 403, 'SIGNATURE_INVALID');
     expect(await driver.head(key)).toBeNull();
+  });
+
+  it('lets the owner of a key refuse a validly signed PUT before anything is stored (409)', async () => {
+    const key = 'media/acc-1/item-5/original';
+    const signed = await driver.signedPutUrl(key, { expiresInSeconds: 60, contentType: 'video/mp4', contentLength: upload.length });
+    expect((await fetch(signed.url, { method: 'PUT', headers: signed.headers, body: Uint8Array.from(upload) })).status).toBe(200);
+    closed.add(key);
+    const before = puts.length;
+    const again = await fetch(signed.url, { method: 'PUT', headers: signed.headers, body: Uint8Array.from(bytes(upload.length, 99)) });
+    await expectError(again, 409, 'CONFLICT');
+    expect(puts.length).toBe(before);
+    expect(await driver.head(key)).toMatchObject({ size: upload.length });
+    expect(sha256(Buffer.concat(await (await driver.get(key)).body.toArray()))).toBe(sha256(upload));
   });
 });
