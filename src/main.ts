@@ -26,7 +26,7 @@ Configuration comes from the environment (see README). --help on any command sho
   keys: 'Usage: media-gateway keys <create|list|revoke>\n\n  keys create --account NAME [--label L]\n  keys list --account NAME\n  keys revoke KEY_ID',
   'keys create': 'Usage: media-gateway keys create --account NAME [--label L]\n\nCreates the account if needed and prints a new API key as the last line of output.',
   'keys list': 'Usage: media-gateway keys list --account NAME\n\nLists the account\'s keys (ids, labels, created/last used/revoked times). Secrets are never shown.',
-  'keys revoke': 'Usage: media-gateway keys revoke KEY_ID\n\nRevokes a key; requests with it get 401 from then on.',
+  'keys revoke': 'Usage: media-gateway keys revoke KEY_ID\n\nRevokes a key; requests with it get 401 from then on, and every gateway closes the graphql-ws sockets and SSE streams it opened.',
 };
 
 class UsageError extends Error {}
@@ -35,7 +35,7 @@ async function withAccounts<T>(fn: (accounts: AccountService) => Promise<T>): Pr
   // Attaches to the embedded server of a running gateway when there is one.
   const database = await openDatabase(loadConfig(), { max: 2 });
   try {
-    return await fn(new AccountService(database.db));
+    return await fn(new AccountService(database));
   } finally {
     await database.close();
   }

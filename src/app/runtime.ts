@@ -33,10 +33,12 @@ export async function startRuntime(config: Config, mode: Mode, logger: Logger = 
   const serves = mode !== 'work';
   const works = mode !== 'serve';
   let app: RunningServer | undefined;
+  let unwatchRevocations: (() => Promise<void>) | undefined;
   // Order matters on the way down: no new requests, then let running jobs finish
   // (or hand them back), then drop the LISTEN connection and the pool.
   const stopAll = async () => {
     await app?.close();
+    await unwatchRevocations?.();
     await services.queue.stop();
     await services.events.stop();
     await services.listener.close();
@@ -48,6 +50,7 @@ export async function startRuntime(config: Config, mode: Mode, logger: Logger = 
     await services.queue.start({ workers: works });
     if (serves) {
       await services.events.start();
+      unwatchRevocations = await services.accounts.watchRevocations(services.listener, (err) => logger.warn({ err }, 're-checking live sessions after the LISTEN reconnect failed'));
       services.readiness.push({
         name: 'events',
         check: async () => {

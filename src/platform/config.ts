@@ -53,6 +53,7 @@ const variables = {
   WEBHOOK_RETRY_MAX_SECONDS: seconds.optional(),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).optional(),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).optional(),
+  API_KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
 } as const;
 
 type Raw = { [K in keyof typeof variables]: z.output<(typeof variables)[K]> };
@@ -81,6 +82,8 @@ export interface Config {
   workerConcurrency: number;
   logLevel: z.output<typeof logLevel>;
   embeddedPgPort: number;
+  /** How long a gateway trusts a cached API key lookup; revocations drop it at once, this bounds a missed one. 0: no cache. */
+  apiKeyCacheTtlSeconds: number;
   /** Webhook delivery: retry delay base·2^(n-1) capped at retryMaxSeconds, attempts in all, per-attempt timeout. */
   webhooks: { retryBaseSeconds: number; retryMaxSeconds: number; maxAttempts: number; timeoutMs: number };
 }
@@ -124,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: r.WORKER_CONCURRENCY ?? 8,
     logLevel: r.LOG_LEVEL ?? 'info',
     embeddedPgPort: r.EMBEDDED_PG_PORT ?? 0,
+    apiKeyCacheTtlSeconds: r.API_KEY_CACHE_TTL_SECONDS ?? 10,
     webhooks: { retryBaseSeconds: r.WEBHOOK_RETRY_BASE_SECONDS ?? 5, retryMaxSeconds: r.WEBHOOK_RETRY_MAX_SECONDS ?? 6 * 3600, maxAttempts: r.WEBHOOK_MAX_ATTEMPTS ?? 12, timeoutMs: r.WEBHOOK_TIMEOUT_MS ?? 10_000 },
   };
 }

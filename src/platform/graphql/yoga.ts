@@ -8,6 +8,7 @@ import type { Services } from '../services.js';
 import type { GraphQLContext } from './context.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './graphiql.js';
 import { useStreamingUploads } from './uploads.js';
+import { useStreamRevocation } from './key-limits.js';
 
 export interface ServerContext {
   req: IncomingMessage;
@@ -16,6 +17,7 @@ export interface ServerContext {
 
 export interface RequestIdentity {
   account: Account;
+  keyId: string;
   requestId: string;
 }
 
@@ -86,12 +88,13 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services): 
     plugins: [
       armor,
       metricsPlugin(services),
+      useStreamRevocation(services.accounts.sessions),
       useStreamingUploads({ maxFileBytes: Math.max(services.config.limits.maxUploadBytes, services.config.limits.maxFileBytes) }),
     ],
     context: (initial: Partial<ServerContext & RequestIdentity>): GraphQLContext => {
       const identity = initial.account ? (initial as RequestIdentity) : identities.get(initial.req!);
       if (!identity) throw new Error('GraphQL executed without an authenticated identity');
-      return { account: identity.account, requestId: identity.requestId, services };
+      return { account: identity.account, keyId: identity.keyId, requestId: identity.requestId, services };
     },
     graphiql: {
       title: 'media-gateway',

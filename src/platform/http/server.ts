@@ -70,7 +70,7 @@ function platformRoutes(services: Services, yoga: ReturnType<typeof createGraphQ
         const wantsGraphiQL = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
         if (!wantsGraphiQL) {
           if (!ctx.account) throw new AuthFailure(ctx.auth as Exclude<AuthResult, { ok: true }>);
-          attachIdentity(req, { account: ctx.account, requestId: ctx.requestId });
+          attachIdentity(req, { account: ctx.account, keyId: ctx.keyId!, requestId: ctx.requestId });
         }
         await yoga.requestListener(req, res);
       },
@@ -114,7 +114,7 @@ export function createServer(services: Services, schema: GraphQLSchema, domainRo
       });
   });
 
-  const sockets = attachGraphQLSockets(server, yoga, services.accounts);
+  const sockets = attachGraphQLSockets(server, yoga, { accounts: services.accounts });
 
   return {
     server,
