@@ -19,6 +19,9 @@ const bool = z
 const bytes = z.coerce.number().int().positive();
 const seconds = z.coerce.number().int().positive();
 const url = z.string().url();
+/** Tokens a second; 0 turns the limit off. */
+const perSecond = z.coerce.number().min(0).max(1_000_000);
+const burst = z.coerce.number().int().min(1).max(1_000_000);
 const storageUrl = z
   .string()
   .regex(/^(file|s3|gs):\/\/.+/, 'must start with file://, s3:// or gs://');
@@ -53,6 +56,15 @@ const variables = {
   WEBHOOK_RETRY_MAX_SECONDS: seconds.optional(),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).optional(),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).optional(),
+  RATE_LIMIT_HTTP_PER_SECOND: perSecond.optional(),
+  RATE_LIMIT_HTTP_BURST: burst.optional(),
+  RATE_LIMIT_ANONYMOUS_PER_SECOND: perSecond.optional(),
+  RATE_LIMIT_ANONYMOUS_BURST: burst.optional(),
+  RATE_LIMIT_SOCKET_OPS_PER_SECOND: perSecond.optional(),
+  RATE_LIMIT_SOCKET_OPS_BURST: burst.optional(),
+  RATE_LIMIT_FETCH_PER_SECOND: perSecond.optional(),
+  RATE_LIMIT_FETCH_BURST: burst.optional(),
+  MAX_SOCKETS_PER_KEY: z.coerce.number().int().min(1).max(1_000_000).optional(),
   API_KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
 } as const;
 
@@ -82,6 +94,19 @@ export interface Config {
   workerConcurrency: number;
   logLevel: z.output<typeof logLevel>;
   embeddedPgPort: number;
+  /**
+   * Token buckets, per gateway process (not shared through PostgreSQL): per API
+   * key for HTTP requests, GraphQL operations over graphql-ws and operations
+   * that fetch URLs; per client address for requests without a valid key.
+   */
+  rateLimits: {
+    http: { perSecond: number; burst: number };
+    anonymous: { perSecond: number; burst: number };
+    socketOps: { perSecond: number; burst: number };
+    fetch: { perSecond: number; burst: number };
+    /** Open graphql-ws sockets one API key may hold on one gateway. */
+    maxSocketsPerKey: number;
+  };
   /** How long a gateway trusts a cached API key lookup; revocations drop it at once, this bounds a missed one. 0: no cache. */
   apiKeyCacheTtlSeconds: number;
   /** Webhook delivery: retry delay base·2^(n-1) capped at retryMaxSeconds, attempts in all, per-attempt timeout. */
@@ -127,6 +152,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: r.WORKER_CONCURRENCY ?? 8,
     logLevel: r.LOG_LEVEL ?? 'info',
     embeddedPgPort: r.EMBEDDED_PG_PORT ?? 0,
+    rateLimits: {
+      http: { perSecond: r.RATE_LIMIT_HTTP_PER_SECOND ?? 100, burst: r.RATE_LIMIT_HTTP_BURST ?? 200 },
+      anonymous: { perSecond: r.RATE_LIMIT_ANONYMOUS_PER_SECOND ?? 50, burst: r.RATE_LIMIT_ANONYMOUS_BURST ?? 200 },
+      socketOps: { perSecond: r.RATE_LIMIT_SOCKET_OPS_PER_SECOND ?? 50, burst: r.RATE_LIMIT_SOCKET_OPS_BURST ?? 100 },
+      fetch: { perSecond: r.RATE_LIMIT_FETCH_PER_SECOND ?? 1, burst: r.RATE_LIMIT_FETCH_BURST ?? 30 },
+      maxSocketsPerKey: r.MAX_SOCKETS_PER_KEY ?? 100,
+    },
     apiKeyCacheTtlSeconds: r.API_KEY_CACHE_TTL_SECONDS ?? 10,
     webhooks: { retryBaseSeconds: r.WEBHOOK_RETRY_BASE_SECONDS ?? 5, retryMaxSeconds: r.WEBHOOK_RETRY_MAX_SECONDS ?? 6 * 3600, maxAttempts: r.WEBHOOK_MAX_ATTEMPTS ?? 12, timeoutMs: r.WEBHOOK_TIMEOUT_MS ?? 10_000 },
   };

@@ -8,7 +8,8 @@ import type { Services } from '../services.js';
 import type { GraphQLContext } from './context.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './graphiql.js';
 import { useStreamingUploads } from './uploads.js';
-import { useStreamRevocation } from './key-limits.js';
+import type { RateLimits } from '../limits/rate-limits.js';
+import { useFetchRateLimit, useStreamRevocation } from './key-limits.js';
 
 export interface ServerContext {
   req: IncomingMessage;
@@ -39,7 +40,7 @@ export function toGraphQLError(error: unknown): GraphQLError | undefined {
     return new GraphQLError(original.message, {
       nodes: gqlError?.nodes,
       path: gqlError?.path,
-      extensions: { ...original.toJSON(), message: undefined, http: { status: original.httpStatus } },
+      extensions: { ...original.toJSON(), message: undefined, http: { status: original.httpStatus, headers: original.httpHeaders } },
     });
   }
   // Pothos validation plugin: name the first offending field.
@@ -71,7 +72,7 @@ function metricsPlugin(services: Services): Plugin {
   };
 }
 
-export function createGraphQLServer(schema: GraphQLSchema, services: Services): YogaServerInstance<ServerContext, GraphQLContext> {
+export function createGraphQLServer(schema: GraphQLSchema, services: Services, rateLimits: RateLimits): YogaServerInstance<ServerContext, GraphQLContext> {
   const armor = EnvelopArmorPlugin({
     maxDepth: { n: 12, ...armorCallbacks },
     maxAliases: { n: 15, ...armorCallbacks },
@@ -88,6 +89,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services): 
     plugins: [
       armor,
       metricsPlugin(services),
+      useFetchRateLimit(rateLimits.fetch, toGraphQLError),
       useStreamRevocation(services.accounts.sessions),
       useStreamingUploads({ maxFileBytes: Math.max(services.config.limits.maxUploadBytes, services.config.limits.maxFileBytes) }),
     ],
