@@ -109,7 +109,7 @@ describe('HTTP requests', () => {
 });
 
 describe('GraphQL operations over graphql-ws', () => {
-  it('refuses operations past the key\'s burst with a RATE_LIMITED error, and the socket stays usable for its subscriptions', async () => {
+  it('refuses operations past the key\'s burst with a RATE_LIMITED error, and the socket stays open', async () => {
     const { key } = await newKey();
     const ws = socket(key);
     const results = [];
@@ -117,6 +117,8 @@ describe('GraphQL operations over graphql-ws', () => {
     expect(results.slice(0, 3).every((r) => r.data?.viewer?.id)).toBe(true);
     expect(results[3]!.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
     expect(results[3]!.errors?.[0].extensions.retryAfter).toBeGreaterThanOrEqual(1);
+    const state = await Promise.race([ws.closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('open'), 200))]);
+    expect(state).toBe('open');
     await ws.client.dispose();
   });
 });

@@ -81,7 +81,7 @@ export function attachGraphQLSockets(server: http.Server, yoga: YogaServerInstan
         const taken = rateLimits.socketOps.take(identity.keyId);
         if (!taken.ok) {
           const error = new RateLimitedError(`Too many operations on graphql-ws for this API key; retry in ${taken.retryAfterSeconds} s`, taken.retryAfterSeconds);
-          return [new GraphQLError(error.message, { extensions: error.toJSON() })];
+          return [new GraphQLError(error.message, { extensions: { code: error.code, retryAfter: error.retryAfterSeconds } })];
         }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
