@@ -35,11 +35,13 @@ export async function startRuntime(config: Config, mode: Mode, logger: Logger = 
   const works = mode !== 'serve';
   let app: RunningServer | undefined;
   let background: BackgroundTask[] = [];
+  let unwatchRevocations: (() => Promise<void>) | undefined;
   // Order matters on the way down: no new requests, then let running jobs finish
   // (or hand them back), then drop the LISTEN connection and the pool.
   const stopAll = async () => {
     await app?.close();
     for (const task of background) await task.stop().catch(() => {});
+    await unwatchRevocations?.();
     await services.queue.stop();
     await services.events.stop();
     await services.listener.close();
@@ -55,6 +57,7 @@ export async function startRuntime(config: Config, mode: Mode, logger: Logger = 
     }
     if (serves) {
       await services.events.start();
+      unwatchRevocations = await services.accounts.watchRevocations(services.listener, (err) => logger.warn({ err }, 're-checking live sessions after the LISTEN reconnect failed'));
       services.readiness.push({
         name: 'events',
         check: async () => {

@@ -27,7 +27,7 @@ export function createServices(deps: { config: Config; database: Database; logge
   const storage = createStorage(config);
   const platform: PlatformServices = {
     ...deps,
-    accounts: new AccountService(database.db),
+    accounts: new AccountService(database, { cacheTtlSeconds: config.apiKeyCacheTtlSeconds }),
     listener,
     events: new EventBridge(listener, database.sql, logger),
     queue: new JobQueue({ databaseUrl: database.url, sql: database.sql, listener, logger, registry: metrics.registry, defaultConcurrency: config.workerConcurrency }),

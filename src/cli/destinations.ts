@@ -8,7 +8,7 @@ import { UsageError, withDatabase, type Command } from './command.js';
 
 async function withAllowList<T>(accountName: string, create: boolean, fn: (list: DestinationAllowList, accountId: string) => Promise<T>): Promise<T> {
   return withDatabase(async (database, config) => {
-    const accounts = new AccountService(database.db);
+    const accounts = new AccountService(database);
     const account = create ? (await accounts.ensureAccount(accountName)).account : await accounts.findAccount(accountName);
     if (!account) throw new UsageError(`No account named "${accountName}"`);
     try {

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { AccountService } from '../platform/auth/service.js';
 import { UsageError, withDatabase, type Command } from './command.js';
 
-const withAccounts = <T>(fn: (accounts: AccountService) => Promise<T>) => withDatabase((database) => fn(new AccountService(database.db)));
+const withAccounts = <T>(fn: (accounts: AccountService) => Promise<T>) => withDatabase((database) => fn(new AccountService(database)));
 
 export const keysCommand: Command = {
   name: 'keys',
@@ -16,7 +16,7 @@ export const keysCommand: Command = {
     '': 'Usage: media-gateway keys <create|list|revoke>\n\n  keys create --account NAME [--label L]\n  keys list --account NAME\n  keys revoke KEY_ID',
     create: 'Usage: media-gateway keys create --account NAME [--label L]\n\nCreates the account if needed and prints a new API key as the last line of output.',
     list: "Usage: media-gateway keys list --account NAME\n\nLists the account's keys (ids, labels, created/last used/revoked times). Secrets are never shown.",
-    revoke: 'Usage: media-gateway keys revoke KEY_ID\n\nRevokes a key; requests with it get 401 from then on.',
+    revoke: 'Usage: media-gateway keys revoke KEY_ID\n\nRevokes a key; requests with it get 401 from then on, and every gateway closes the graphql-ws sockets and SSE streams it opened.',
   },
   async run(sub, rest) {
     const { values, positionals } = parseArgs({ args: rest, options: { account: { type: 'string' }, label: { type: 'string' } }, allowPositionals: true });

@@ -19,6 +19,9 @@ const bool = z
 const bytes = z.coerce.number().int().positive();
 const seconds = z.coerce.number().int().positive();
 const url = z.string().url();
+/** Tokens a second; 0 turns the limit off. */
+const perSecond = z.coerce.number().min(0).max(1_000_000);
+const burst = z.coerce.number().int().min(1).max(1_000_000);
 const storageUrl = z
   .string()
   .regex(/^(file|s3|gs):\/\/.+/, 'must start with file://, s3:// or gs://');
@@ -61,6 +64,16 @@ const variables = {
   PROXY_DEFAULT: z.string().url().optional(),
   ALLOW_DIRECT_EGRESS: bool.optional(),
   ALLOW_FILE_DESTINATIONS: bool.optional(),
+  RATE_LIMIT_HTTP_PER_SECOND: perSecond.optional(),
+  RATE_LIMIT_HTTP_BURST: burst.optional(),
+  RATE_LIMIT_ANONYMOUS_PER_SECOND: perSecond.optional(),
+  RATE_LIMIT_ANONYMOUS_BURST: burst.optional(),
+  RATE_LIMIT_SOCKET_OPS_PER_SECOND: perSecond.optional(),
+  RATE_LIMIT_SOCKET_OPS_BURST: burst.optional(),
+  RATE_LIMIT_FETCH_PER_SECOND: perSecond.optional(),
+  RATE_LIMIT_FETCH_BURST: burst.optional(),
+  MAX_SOCKETS_PER_KEY: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  API_KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
 } as const;
 
 // PROXY_<ISO country code>: the HTTP CONNECT proxy a download task for that country leaves through.
@@ -102,6 +115,21 @@ export interface Config {
   images: { concurrency: number; maxSourceBytes: number; maxPixels: number };
   logLevel: z.output<typeof logLevel>;
   embeddedPgPort: number;
+  /**
+   * Token buckets, per gateway process (not shared through PostgreSQL): per API
+   * key for HTTP requests, GraphQL operations over graphql-ws and operations
+   * that fetch URLs; per client address for requests without a valid key.
+   */
+  rateLimits: {
+    http: { perSecond: number; burst: number };
+    anonymous: { perSecond: number; burst: number };
+    socketOps: { perSecond: number; burst: number };
+    fetch: { perSecond: number; burst: number };
+    /** Open graphql-ws sockets one API key may hold on one gateway. */
+    maxSocketsPerKey: number;
+  };
+  /** How long a gateway trusts a cached API key lookup; revocations drop it at once, this bounds a missed one. 0: no cache. */
+  apiKeyCacheTtlSeconds: number;
   /** Webhook delivery: retry delay base·2^(n-1) capped at retryMaxSeconds, attempts in all, per-attempt timeout. */
   webhooks: { retryBaseSeconds: number; retryMaxSeconds: number; maxAttempts: number; timeoutMs: number; disableAfterFailures: number };
   /** How long the account event log keeps events for resuming subscribers. */
@@ -164,5 +192,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     egress: { proxies, defaultProxy: r.PROXY_DEFAULT, allowDirect: r.ALLOW_DIRECT_EGRESS ?? false },
     allowFileDestinations: r.ALLOW_FILE_DESTINATIONS ?? false,
     webhooks: { retryBaseSeconds: r.WEBHOOK_RETRY_BASE_SECONDS ?? 5, retryMaxSeconds: r.WEBHOOK_RETRY_MAX_SECONDS ?? 6 * 3600, maxAttempts: r.WEBHOOK_MAX_ATTEMPTS ?? 12, timeoutMs: r.WEBHOOK_TIMEOUT_MS ?? 10_000, disableAfterFailures: r.WEBHOOK_ENDPOINT_DISABLE_AFTER ?? 10 },
+    rateLimits: {
+      http: { perSecond: r.RATE_LIMIT_HTTP_PER_SECOND ?? 100, burst: r.RATE_LIMIT_HTTP_BURST ?? 200 },
+      anonymous: { perSecond: r.RATE_LIMIT_ANONYMOUS_PER_SECOND ?? 50, burst: r.RATE_LIMIT_ANONYMOUS_BURST ?? 200 },
+      socketOps: { perSecond: r.RATE_LIMIT_SOCKET_OPS_PER_SECOND ?? 50, burst: r.RATE_LIMIT_SOCKET_OPS_BURST ?? 100 },
+      fetch: { perSecond: r.RATE_LIMIT_FETCH_PER_SECOND ?? 10, burst: r.RATE_LIMIT_FETCH_BURST ?? 100 },
+      maxSocketsPerKey: r.MAX_SOCKETS_PER_KEY ?? 100,
+    },
+    apiKeyCacheTtlSeconds: r.API_KEY_CACHE_TTL_SECONDS ?? 10,
   };
 }

@@ -15,6 +15,8 @@ export interface Received {
 export interface Subscriber {
   events: Received[];
   errors: unknown[];
+  /** Resolves when the server ends the stream (complete or error), with the time it did. */
+  ended: Promise<number>;
   /** Resolves with the first event (past or future) matching. */
   waitFor(match: (e: Received) => boolean, timeoutMs?: number): Promise<Received>;
   close(): Promise<void>;
@@ -26,9 +28,13 @@ function collector(label: string) {
   const events: Received[] = [];
   const errors: unknown[] = [];
   const waiters = new Set<{ match: (e: Received) => boolean; resolve: (e: Received) => void }>();
+  let end!: () => void;
+  const ended = new Promise<number>((resolve) => (end = () => resolve(performance.timeOrigin + performance.now())));
   return {
     events,
     errors,
+    ended,
+    end,
     push(event: Received) {
       events.push(event);
       for (const w of waiters) if (w.match(event)) w.resolve(event);
@@ -60,9 +66,9 @@ export function subscribeWs(baseUrl: string, key: string, query = ACCOUNT_EVENTS
   const client = createWsClient({ url: `${baseUrl.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { 'x-api-key': key }, retryAttempts: 0 });
   const stop = client.subscribe<{ accountEvents: Received }>(
     { query },
-    { next: (r) => (r.data ? c.push(r.data.accountEvents) : c.errors.push(r.errors)), error: (e) => c.errors.push(e), complete: () => {} },
+    { next: (r) => (r.data ? c.push(r.data.accountEvents) : c.errors.push(r.errors)), error: (e) => (c.errors.push(e), c.end()), complete: c.end },
   );
-  return { events: c.events, errors: c.errors, waitFor: c.waitFor, close: async () => (stop(), await client.dispose()) };
+  return { events: c.events, errors: c.errors, ended: c.ended, waitFor: c.waitFor, close: async () => (stop(), await client.dispose()) };
 }
 
 export function subscribeSse(baseUrl: string, key: string, query = ACCOUNT_EVENTS): Subscriber {
@@ -70,9 +76,9 @@ export function subscribeSse(baseUrl: string, key: string, query = ACCOUNT_EVENT
   const client = createSseClient({ url: `${baseUrl}/graphql`, headers: { 'x-api-key': key }, retryAttempts: 0 });
   const stop = client.subscribe<{ accountEvents: Received }>(
     { query },
-    { next: (r) => (r.data ? c.push(r.data.accountEvents) : c.errors.push(r.errors)), error: (e) => c.errors.push(e), complete: () => {} },
+    { next: (r) => (r.data ? c.push(r.data.accountEvents) : c.errors.push(r.errors)), error: (e) => (c.errors.push(e), c.end()), complete: c.end },
   );
-  return { events: c.events, errors: c.errors, waitFor: c.waitFor, close: async () => (stop(), client.dispose()) };
+  return { events: c.events, errors: c.errors, ended: c.ended, waitFor: c.waitFor, close: async () => (stop(), client.dispose()) };
 }
 
 /** Any subscription over graphql-ws: collects each result's first field; `done` settles on complete or error. */

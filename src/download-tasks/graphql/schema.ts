@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { NotFoundError } from '../../platform/errors.js';
 import { builder } from '../../platform/graphql/builder.js';
+import { fetchesUrls } from '../../platform/graphql/key-limits.js';
 import { resumeArgs, streamOptions } from '../../platform/graphql/events.js';
 import { connectionType, keysetConnection, pageArgs } from '../../platform/graphql/paging.js';
 import { AccountRef } from '../../platform/graphql/viewer.js';
@@ -68,6 +69,7 @@ builder.mutationFields((t) => ({
   createDownloadTask: t.field({
     type: DownloadTaskRef,
     description: 'Starts downloading a media URL into a storage destination; returns the task PENDING at once.',
+    extensions: fetchesUrls,
     args: { input: t.arg({ type: CreateDownloadTaskInput }) },
     resolve: (_r, { input }, ctx) => ctx.services.downloadTasks.create(ctx.account, input),
   }),

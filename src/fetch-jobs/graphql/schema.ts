@@ -1,6 +1,7 @@
 // Queries and mutations of the fetch domain. Resolvers stay thin: FetchJobService does the work.
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
+import { fetchesUrls } from '../../platform/graphql/key-limits.js';
 import { connectionType, keysetConnection, pageArgs } from '../../platform/graphql/paging.js';
 import { JobStatusEnum } from '../../jobs/graphql.js';
 import { FetchJobRef, parseJobId, UrlMetadataRef } from './types.js';
@@ -24,6 +25,7 @@ builder.queryFields((t) => ({
   inspectUrl: t.field({
     type: UrlMetadataRef,
     description: 'Metadata of a URL without fetching it: no job is created and nothing is stored.',
+    extensions: fetchesUrls,
     args: {
       url: t.arg.string({ validate: z.string().min(1).max(4096) }),
       expectedMimeTypes: t.arg.stringList({ required: false, validate: mimeList }),
@@ -50,6 +52,7 @@ builder.mutationFields((t) => ({
   createFetchJob: t.field({
     type: FetchJobRef,
     description: 'Starts fetching; returns the job PENDING at once.',
+    extensions: fetchesUrls,
     args: { input: t.arg({ type: CreateFetchJobInput }) },
     resolve: (_r, { input }, ctx) => ctx.services.fetchJobs.create(ctx.account.id, input),
   }),

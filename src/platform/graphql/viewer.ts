@@ -43,7 +43,7 @@ builder.mutationField('createApiKey', (t) =>
   t.field({
     type: CreatedApiKeyRef,
     args: { label: t.arg.string({ required: false, validate: z.string().max(200).nullish() }) },
-    resolve: (_root, args, ctx) => ctx.services.accounts.createKey(ctx.account.id, args.label ?? undefined),
+    resolve: (_root, args, ctx) => ctx.services.accounts.createKey(ctx.account.id, args.label ?? undefined, ctx.keyId),
   }),
 );
 

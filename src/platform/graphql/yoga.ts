@@ -9,6 +9,8 @@ import type { GraphQLContext } from './context.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './graphiql.js';
 import { useStreamingUploads } from './uploads.js';
 import { lastEventId, useEventIds } from './event-ids.js';
+import type { RateLimits } from '../limits/rate-limits.js';
+import { useFetchRateLimit, useStreamRevocation } from './key-limits.js';
 
 export interface ServerContext {
   req: IncomingMessage;
@@ -17,6 +19,7 @@ export interface ServerContext {
 
 export interface RequestIdentity {
   account: Account;
+  keyId: string;
   requestId: string;
 }
 
@@ -38,7 +41,7 @@ export function toGraphQLError(error: unknown): GraphQLError | undefined {
     return new GraphQLError(original.message, {
       nodes: gqlError?.nodes,
       path: gqlError?.path,
-      extensions: { ...original.toJSON(), message: undefined, http: { status: original.httpStatus } },
+      extensions: { ...original.toJSON(), message: undefined, http: { status: original.httpStatus, headers: original.httpHeaders } },
     });
   }
   // Pothos validation plugin: name the first offending field.
@@ -70,7 +73,7 @@ function metricsPlugin(services: Services): Plugin {
   };
 }
 
-export function createGraphQLServer(schema: GraphQLSchema, services: Services): YogaServerInstance<ServerContext, GraphQLContext> {
+export function createGraphQLServer(schema: GraphQLSchema, services: Services, rateLimits: RateLimits): YogaServerInstance<ServerContext, GraphQLContext> {
   const armor = EnvelopArmorPlugin({
     maxDepth: { n: 12, ...armorCallbacks },
     maxAliases: { n: 15, ...armorCallbacks },
@@ -88,12 +91,14 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services): 
       armor,
       metricsPlugin(services),
       useEventIds(),
+      useFetchRateLimit(rateLimits.fetch, toGraphQLError),
+      useStreamRevocation(services.accounts.sessions),
       useStreamingUploads({ maxFileBytes: Math.max(services.config.limits.maxUploadBytes, services.config.limits.maxFileBytes) }),
     ],
     context: (initial: Partial<ServerContext & RequestIdentity> & { request?: Request }): GraphQLContext => {
       const identity = initial.account ? (initial as RequestIdentity) : identities.get(initial.req!);
       if (!identity) throw new Error('GraphQL executed without an authenticated identity');
-      return { account: identity.account, requestId: identity.requestId, services, stream: { resumeFrom: lastEventId(initial.request) } };
+      return { account: identity.account, keyId: identity.keyId, requestId: identity.requestId, services, stream: { resumeFrom: lastEventId(initial.request) } };
     },
     graphiql: {
       title: 'media-gateway',

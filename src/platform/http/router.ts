@@ -1,5 +1,6 @@
 // The one HTTP router: a table of method + path patterns. It authenticates
-// (when a route asks), reads JSON bodies within a byte limit, and turns every
+// (when a route asks), applies the request rate limit (per API key, or per
+// client address without a valid key), reads JSON bodies within a byte limit, and turns every
 // thrown error into a status and a JSON body in one place, so routes and REST
 // adapters only say what they do.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -8,6 +9,7 @@ import type { AuthResult } from '../auth/service.js';
 import type { Account } from '../auth/tables.js';
 import { AppError, HTTP_STATUS, LimitExceededError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { addressBucket, enforce, type RateLimits } from '../limits/rate-limits.js';
 import { sendJson } from './respond.js';
 
 export type AuthMode =
@@ -56,6 +58,8 @@ export interface Route {
   /** `/media/:id`, `/fetch/:id/:filename`; a trailing `*` matches any rest (`/objects/*`). */
   path: string;
   auth: AuthMode;
+  /** false: not rate limited (health checks and metrics scrapes). */
+  rateLimit?: boolean;
   body?: 'json';
   formatError?: ErrorFormatter;
   handle(ctx: RouteContext): Promise<void>;
@@ -66,6 +70,7 @@ export interface RouterDeps {
   logger: Logger;
   /** Largest JSON body a route accepts. */
   maxJsonBytes: number;
+  rateLimits?: Pick<RateLimits, 'http' | 'anonymous'>;
 }
 
 interface CompiledRoute {
@@ -128,7 +133,7 @@ export function failureOf(err: unknown): HttpFailure | undefined {
   if (err instanceof AuthFailure) return { status: 401, code: err.code, message: err.message, headers: { 'www-authenticate': WWW_AUTHENTICATE } };
   if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message, headers: err.headers };
   if (err instanceof ValidationError) return { status: 400, code: err.code, message: err.message, field: err.field };
-  if (err instanceof AppError) return { status: err.httpStatus, code: err.code, message: err.message };
+  if (err instanceof AppError) return { status: err.httpStatus, code: err.code, message: err.message, headers: err.httpHeaders };
   return undefined;
 }
 
@@ -191,8 +196,13 @@ export function createRouter(routes: readonly Route[], deps: RouterDeps): Router
           if (result.ok) {
             ctx.account = result.account;
             ctx.keyId = result.keyId;
-          } else if (route.auth === 'required') throw new AuthFailure(result);
+          }
         }
+        if (route.rateLimit !== false && deps.rateLimits) {
+          if (ctx.keyId !== undefined) enforce(deps.rateLimits.http.take(ctx.keyId), 'requests for this API key');
+          else enforce(deps.rateLimits.anonymous.take(addressBucket(req.socket.remoteAddress)), 'requests without an API key from this address');
+        }
+        if (route.auth === 'required' && ctx.auth && !ctx.auth.ok) throw new AuthFailure(ctx.auth);
         if (route.body === 'json') ctx.body = await readJson(req, deps.maxJsonBytes);
         await route.handle(ctx);
       } catch (err) {

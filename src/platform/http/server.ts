@@ -11,6 +11,7 @@ import type { AuthResult } from '../auth/service.js';
 import type { Services } from '../services.js';
 import { AuthFailure, createRouter, type Route } from './router.js';
 import { sendError, sendJson } from './respond.js';
+import { RateLimits } from '../limits/rate-limits.js';
 
 export interface RunningServer {
   server: http.Server;
@@ -28,6 +29,7 @@ function platformRoutes(services: Services, yoga: ReturnType<typeof createGraphQ
       method: 'GET',
       path: '/healthz',
       auth: 'none',
+      rateLimit: false,
       handle: async ({ res }) => sendJson(res, 200, { status: 'ok' }),
     },
     {
@@ -35,6 +37,7 @@ function platformRoutes(services: Services, yoga: ReturnType<typeof createGraphQ
       method: 'GET',
       path: '/readyz',
       auth: 'none',
+      rateLimit: false,
       async handle({ res }) {
         const failures: Record<string, string> = {};
         await Promise.all(
@@ -53,6 +56,7 @@ function platformRoutes(services: Services, yoga: ReturnType<typeof createGraphQ
       method: 'GET',
       path: '/metrics',
       auth: 'none',
+      rateLimit: false,
       async handle({ res }) {
         const body = await services.metrics.registry.metrics();
         res.writeHead(200, { 'content-type': services.metrics.registry.contentType });
@@ -70,7 +74,7 @@ function platformRoutes(services: Services, yoga: ReturnType<typeof createGraphQ
         const wantsGraphiQL = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
         if (!wantsGraphiQL) {
           if (!ctx.account) throw new AuthFailure(ctx.auth as Exclude<AuthResult, { ok: true }>);
-          attachIdentity(req, { account: ctx.account, requestId: ctx.requestId });
+          attachIdentity(req, { account: ctx.account, keyId: ctx.keyId!, requestId: ctx.requestId });
         }
         await yoga.requestListener(req, res);
       },
@@ -80,11 +84,13 @@ function platformRoutes(services: Services, yoga: ReturnType<typeof createGraphQ
 
 export function createServer(services: Services, schema: GraphQLSchema, domainRoutes: readonly Route[]) {
   const { logger, metrics } = services;
-  const yoga = createGraphQLServer(schema, services);
+  const rateLimits = new RateLimits(services.config.rateLimits);
+  const yoga = createGraphQLServer(schema, services, rateLimits);
   const router = createRouter([...platformRoutes(services, yoga), ...domainRoutes], {
     authenticate: (headers) => services.accounts.authenticateHeaders(headers),
     logger,
     maxJsonBytes: 1024 * 1024,
+    rateLimits,
   });
 
   const server = http.createServer((req, res) => {
@@ -114,7 +120,7 @@ export function createServer(services: Services, schema: GraphQLSchema, domainRo
       });
   });
 
-  const sockets = attachGraphQLSockets(server, yoga, services.accounts);
+  const sockets = attachGraphQLSockets(server, yoga, { accounts: services.accounts, rateLimits });
 
   return {
     server,

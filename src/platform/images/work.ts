@@ -12,7 +12,8 @@
 // - Bytes are counted while they stream: past the cap the copy stops and the
 //   image is refused. Pixels are checked from the header before decoding.
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -131,12 +132,16 @@ export class ImageWork {
   async withLocalCopy<T>(open: () => Promise<Readable>, options: { maxBytes?: number; signal?: AbortSignal }, use: (image: LocalImage) => Promise<T>): Promise<T> {
     const release = await this.slots.acquire(options.signal);
     const file = path.join(this.tmpDir, `${randomUUID()}.img`);
+    let sink: WriteStream | undefined;
     try {
       await mkdir(this.tmpDir, { recursive: true });
       const copy = new CappedCopy(Math.min(options.maxBytes ?? Number.POSITIVE_INFINITY, this.limits.maxSourceBytes));
-      await pipeline(await open(), copy, createWriteStream(file, { flags: 'wx' }), { signal: options.signal });
+      sink = createWriteStream(file, { flags: 'wx' });
+      await pipeline(await open(), copy, sink, { signal: options.signal });
       return await use({ path: file, size: copy.bytes, head: copy.head });
     } finally {
+      // A copy cut short may still be opening its file: removing it before then would leave it behind.
+      if (sink && !sink.closed) await once(sink, 'close').catch(() => {});
       await rm(file, { force: true });
       release();
     }
