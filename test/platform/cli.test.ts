@@ -18,6 +18,10 @@ describe('configuration', () => {
     ['PUBLIC_URL', 'not a url'],
     ['MAX_UPLOAD_BYTES', '-5'],
     ['S3_FORCE_PATH_STYLE', 'maybe'],
+    ['MAX_REQUEST_BODY_BYTES', '0'],
+    ['MAX_UNAUTHENTICATED_MESSAGE_BYTES', '10'],
+    ['MAX_VARIABLE_DEPTH', '1'],
+    ['MAX_UPLOAD_FILES', 'many'],
   ])('a bad %s is refused with a message naming it', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrowError(new RegExp(variable));
@@ -36,6 +40,8 @@ describe('configuration', () => {
     expect(config.host).toBe('127.0.0.1');
     expect(config.publicUrl).toBe('http://127.0.0.1:4000');
     expect(config.storageUrl).toMatch(/^file:\/\/.*\.data\/objects$/);
+    expect(config.spoolDir).toMatch(/\.data\/spool$/);
+    expect(config.limits).toMatchObject({ maxRequestBodyBytes: 1024 * 1024, maxSocketMessageBytes: 1024 * 1024, maxUnauthenticatedMessageBytes: 4096, maxVariableDepth: 16, maxVariableListLength: 1000, maxUploadFiles: 10, maxUploadRequestBytes: 5 * 1024 ** 3 });
   });
 });
 

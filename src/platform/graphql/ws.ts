@@ -4,10 +4,11 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { headersFromParams, readCredentials } from '../auth/credentials.js';
 import type { AccountService } from '../auth/service.js';
 import type { Account } from '../auth/tables.js';
+import type { Logger } from '../logger.js';
 import type { GraphQLContext } from './context.js';
 import type { ServerContext } from './yoga.js';
 
@@ -15,8 +16,27 @@ export interface GraphQLSocketServer {
   close(): Promise<void>;
 }
 
-export function attachGraphQLSockets(server: http.Server, yoga: YogaServerInstance<ServerContext, GraphQLContext>, accounts: Pick<AccountService, 'authenticate'>): GraphQLSocketServer {
-  const wsServer = new WebSocketServer({ server, path: '/graphql' });
+export interface SocketOptions {
+  /** Largest message before connection_init has been accepted. */
+  maxUnauthenticatedMessageBytes: number;
+  /** Largest message once it has. */
+  maxSocketMessageBytes: number;
+  logger: Logger;
+}
+
+// ws checks its maxPayload against each frame's declared length before
+// buffering the frame, and closes with 1009. It takes one limit per server, so
+// sockets start at the small pre-authentication one and are raised once their
+// key checks out. ws has no public setter: this writes the field its receiver
+// reads on every frame (ws 8); the socket-limit tests fail if that changes.
+function raiseMessageLimit(socket: WebSocket, maxBytes: number): void {
+  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (typeof receiver?._maxPayload !== 'number') throw new Error('ws internals changed: cannot raise the socket message limit');
+  receiver._maxPayload = maxBytes;
+}
+
+export function attachGraphQLSockets(server: http.Server, yoga: YogaServerInstance<ServerContext, GraphQLContext>, accounts: Pick<AccountService, 'authenticate'>, options: SocketOptions): GraphQLSocketServer {
+  const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: options.maxUnauthenticatedMessageBytes });
   const identities = new WeakMap<object, { account: Account; requestId: string }>();
   const cleanup = useServer(
     {
@@ -29,6 +49,7 @@ export function attachGraphQLSockets(server: http.Server, yoga: YogaServerInstan
           return false;
         }
         identities.set(ctx.extra, { account: auth.account, requestId: randomUUID() });
+        raiseMessageLimit(ctx.extra.socket, options.maxSocketMessageBytes);
         return true;
       },
       onSubscribe: async (ctx, _id, params) => {
@@ -55,6 +76,14 @@ export function attachGraphQLSockets(server: http.Server, yoga: YogaServerInstan
     },
     wsServer,
   );
+  // When ws emits a socket error it has already closed the socket with the
+  // fitting code (1009 for a message over the limit, 1002 for a bad frame).
+  // graphql-ws's own listener would print each one with console.error, so any
+  // client could fill stderr; this runs after it is attached and takes its place.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (err: Error & { code?: string }) => options.logger.info({ code: err.code, reason: err.message }, 'graphql-ws socket closed on a bad frame'));
+  });
   return {
     async close() {
       await cleanup.dispose();

@@ -9,7 +9,8 @@ import { attachIdentity, createGraphQLServer } from '../graphql/yoga.js';
 import { attachGraphQLSockets } from '../graphql/ws.js';
 import type { AuthResult } from '../auth/service.js';
 import type { Services } from '../services.js';
-import { AuthFailure, createRouter, type Route } from './router.js';
+import { LimitExceededError } from '../errors.js';
+import { AuthFailure, createRouter, readBody, type ErrorFormatter, type Route } from './router.js';
 import { sendError, sendJson } from './respond.js';
 
 export interface RunningServer {
@@ -20,6 +21,17 @@ export interface RunningServer {
 }
 
 const READINESS_TIMEOUT_MS = 3000;
+
+// Failures the router answers for /graphql (401, 413) carry the REST shape and
+// the GraphQL one, so either kind of client finds its code.
+const graphqlErrorBody: ErrorFormatter = (f) => ({
+  status: f.status,
+  headers: f.headers,
+  body: {
+    error: { code: f.code, message: f.message, ...(f.field ? { field: f.field } : {}) },
+    errors: [{ message: f.message, extensions: { code: f.code, ...(f.field ? { field: f.field } : {}) } }],
+  },
+});
 
 function platformRoutes(services: Services, yoga: ReturnType<typeof createGraphQLServer>): Route[] {
   return [
@@ -65,12 +77,22 @@ function platformRoutes(services: Services, yoga: ReturnType<typeof createGraphQ
       path: '/graphql',
       // GraphiQL (a browser asking for HTML) needs no key; every operation does.
       auth: 'optional',
+      formatError: graphqlErrorBody,
       async handle(ctx) {
-        const { req, res } = ctx;
+        const { req, res, url } = ctx;
         const wantsGraphiQL = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
         if (!wantsGraphiQL) {
           if (!ctx.account) throw new AuthFailure(ctx.auth as Exclude<AuthResult, { ok: true }>);
           attachIdentity(req, { account: ctx.account, requestId: ctx.requestId });
+          const maxBytes = services.config.limits.maxRequestBodyBytes;
+          if (url.search.length > maxBytes) throw new LimitExceededError(`The query string is larger than the ${maxBytes}-byte limit`);
+          // Read the body here, within the limit, and hand yoga the bytes (it
+          // takes a pre-read req.body as the body, the way body-parser leaves
+          // it). Yoga's own reader buffers whatever arrives. Multipart bodies
+          // stream through the upload plugin, which applies its own limits.
+          if (req.method === 'POST' && !/^multipart\//i.test(req.headers['content-type'] ?? '')) {
+            (req as { body?: Buffer }).body = await readBody(req, maxBytes);
+          }
         }
         await yoga.requestListener(req, res);
       },
@@ -84,7 +106,7 @@ export function createServer(services: Services, schema: GraphQLSchema, domainRo
   const router = createRouter([...platformRoutes(services, yoga), ...domainRoutes], {
     authenticate: (headers) => services.accounts.authenticateHeaders(headers),
     logger,
-    maxJsonBytes: 1024 * 1024,
+    maxJsonBytes: services.config.limits.maxRequestBodyBytes,
   });
 
   const server = http.createServer((req, res) => {
@@ -114,7 +136,7 @@ export function createServer(services: Services, schema: GraphQLSchema, domainRo
       });
   });
 
-  const sockets = attachGraphQLSockets(server, yoga, services.accounts);
+  const sockets = attachGraphQLSockets(server, yoga, services.accounts, { ...services.config.limits, logger });
 
   return {
     server,
