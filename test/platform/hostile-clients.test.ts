@@ -178,7 +178,7 @@ describe('limits before memory: each attack costs at most 64 MB of RSS', () => {
     await expectServing();
   }, 120_000);
 
-  it('a 5-million-deep variable is refused by the body limit (413); a 100 000-deep one that fits gets 400 VALIDATION', async () => {
+  it('a 5-million-deep variable is refused by the body limit (413); the deepest and the widest values that fit in 1 MiB get 400 VALIDATION', async () => {
     const deep = (depth: number) => `{"query":"query($v: String) { mediaItems(search: $v) { totalCount } }","variables":{"v":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
     const post = (body: string) => fetch(gateway.graphqlUrl, { method: 'POST', headers: { 'x-api-key': gateway.key, 'content-type': 'application/json' }, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
     let huge: { status: number; body: any } | undefined;
@@ -190,13 +190,28 @@ describe('limits before memory: each attack costs at most 64 MB of RSS', () => {
     expect(hugeGrowth).toBeLessThanOrEqual(RSS_BOUND_MB);
 
     let fits: { status: number; body: any } | undefined;
+    const deepest = Math.floor((MiB - deep(0).length) / 2);
     const fitsGrowth = await rssGrowthMb(gateway.pid, async () => {
-      fits = await post(deep(100_000));
+      fits = await post(deep(deepest));
     });
-    results.push(`100 000-deep variable (200 KB body): +${fitsGrowth} MB (answer ${fits?.status})`);
+    results.push(`${deepest}-deep variable (1 MiB body): +${fitsGrowth} MB (answer ${fits?.status})`);
     expect(fits?.status).toBe(400);
-    expect(fits?.body.errors[0].extensions.code).toBe('VALIDATION');
-    expect(fits?.body.errors[0].extensions.field).toMatch(/^search(\.0)*$/);
+    expect(fits?.body.errors[0].extensions).toMatchObject({ code: 'VALIDATION', field: 'variables' });
+
+    // The widest value that fits: 1 MiB of empty lists, which JSON.parse has to
+    // build (no per-list cap on raw bytes could stop lists of lists), then
+    // refused by the list length limit.
+    const envelope = `{"query":"query($v: [String!]) { inspectUrl(url: \\"http://example.invalid/\\", expectedMimeTypes: $v) { mimeType } }","variables":{"v":[]}}`;
+    const items = Math.floor((MiB - envelope.length) / 3);
+    const wide = envelope.replace('"v":[]', `"v":[${Array(items).fill('[]').join(',')}]`);
+    let widest: { status: number; body: any } | undefined;
+    const wideGrowth = await rssGrowthMb(gateway.pid, async () => {
+      widest = await post(wide);
+    });
+    results.push(`${items}-item variable list (1 MiB body): +${wideGrowth} MB (answer ${widest?.status})`);
+    expect(widest?.status).toBe(400);
+    expect(widest?.body.errors[0].extensions).toMatchObject({ code: 'VALIDATION', field: 'expectedMimeTypes' });
+    expect(wideGrowth).toBeLessThanOrEqual(RSS_BOUND_MB);
     expect(fitsGrowth).toBeLessThanOrEqual(RSS_BOUND_MB);
     await expectServing();
   }, 120_000);

@@ -52,6 +52,12 @@ describe('variables (MAX_VARIABLE_DEPTH, MAX_VARIABLE_LIST_LENGTH)', () => {
     expect(res.body.errors[0].message).toMatch(/MAX_VARIABLE_DEPTH/);
   });
 
+  it('nesting far deeper than the limit is refused from the raw body, before it is parsed', async () => {
+    const res = await post(`{"query":${JSON.stringify(search)},"variables":{"s":${'['.repeat(1000)}${']'.repeat(1000)}}}`);
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].extensions).toMatchObject({ code: 'VALIDATION', field: 'variables' });
+  });
+
   it('a list longer than the limit is 400 VALIDATION naming the argument', async () => {
     const query = 'query($m: [String!]) { inspectUrl(url: "http://example.invalid/", expectedMimeTypes: $m) { mimeType } }';
     const res = await post(JSON.stringify({ query, variables: { m: Array(21).fill('image/png') } }));
@@ -76,6 +82,7 @@ function rawSocket() {
     opened: new Promise((resolve) => socket.once('open', resolve)),
     closed,
     send: (message: unknown) => socket.send(JSON.stringify(message)),
+    sendRaw: (text: string) => socket.send(text),
     async next(type: string): Promise<any> {
       for (;;) {
         const found = messages.find((m) => m.type === type);
@@ -117,5 +124,15 @@ describe('graphql-ws messages', () => {
     socket.send({ id: '2', type: 'subscribe', payload: { query: search, variables: { s: 'a\u0000b' } } });
     expect((await socket.next('next')).payload.errors[0].extensions).toMatchObject({ code: 'VALIDATION', field: 'search' });
     socket.close();
+  });
+
+  it('a message nesting far too deep is refused from its bytes: the socket closes with 4400', async () => {
+    const socket = rawSocket();
+    await socket.opened;
+    socket.send({ type: 'connection_init', payload: { 'x-api-key': key } });
+    await socket.next('connection_ack');
+    const deep = `{"id":"1","type":"subscribe","payload":{"query":${JSON.stringify(search)},"variables":{"s":${'['.repeat(1000)}${']'.repeat(1000)}}}}`;
+    socket.sendRaw(deep);
+    expect(await socket.closed).toBe(4400);
   });
 });

@@ -32,6 +32,40 @@ export interface InputLimits {
   maxVariableListLength: number;
 }
 
+/**
+ * Whether JSON text nests objects and arrays deeper than `maxDepth`: a scan of
+ * the raw bytes, so a request nesting half a million levels in 1 MiB is
+ * refused before JSON.parse builds half a million arrays (tens of MB).
+ * UTF-8 continuation bytes are never ASCII, so bytes can be scanned as is.
+ */
+export function jsonNestsDeeperThan(text: Uint8Array, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === 0x5c) escaped = true;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/**
+ * The nesting at which raw request JSON is refused unread. Generous on
+ * purpose: a value a little over MAX_VARIABLE_DEPTH still reaches the precise
+ * check, which names its argument; this only stops values far beyond it (and
+ * the request's own wrapping levels) before they become objects.
+ */
+export const rawDepthCap = (limits: Pick<InputLimits, 'maxVariableDepth'>) => 2 * limits.maxVariableDepth + 32;
+
+export const tooDeepMessage = (limits: Pick<InputLimits, 'maxVariableDepth'>) => `variables nest far deeper than ${limits.maxVariableDepth} levels (MAX_VARIABLE_DEPTH)`;
+
 export function validationFailure(field: string, message: string, nodes?: readonly ASTNode[]): GraphQLError {
   // spec: false — a bad value is the client's error even for application/json clients.
   return new GraphQLError(`${field}: ${message}`, { nodes, extensions: { code: 'VALIDATION', field, http: { status: 400, spec: false } } });

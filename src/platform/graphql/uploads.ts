@@ -27,6 +27,7 @@ import type { GraphQLSchema } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { AppError, LimitExceededError, ValidationError } from '../errors.js';
 import { discardRestOfBody } from '../http/refused-body.js';
+import { jsonNestsDeeperThan, rawDepthCap, tooDeepMessage } from './input-checks.js';
 import { placeUpload, resolveUploadTargets, type ByteLimits, type UploadTarget } from './upload-targets.js';
 
 /** A file part spooled to disk. */
@@ -82,6 +83,8 @@ export interface StreamingUploadOptions {
   maxRequestBytes: number;
   /** Each of the `operations` and `map` fields. */
   maxFieldBytes: number;
+  /** Nesting allowed in variables (the fields are scanned before they are parsed). */
+  maxVariableDepth: number;
   maxTokens: number;
 }
 
@@ -138,6 +141,7 @@ class MultipartRead {
     if (truncated) return this.fail(new LimitExceededError(`multipart field "${name}" is larger than the ${this.options.maxFieldBytes}-byte limit (MAX_REQUEST_BODY_BYTES)`));
     if (name !== 'operations' && name !== 'map') return;
     if (name === 'map' && this.operations === undefined) return this.fail(new ValidationError('map', 'the "operations" field must come before "map" (GraphQL multipart request spec)'));
+    if (jsonNestsDeeperThan(Buffer.from(value), rawDepthCap(this.options))) return this.fail(new ValidationError(name, tooDeepMessage(this.options)));
     let json: unknown;
     try {
       json = JSON.parse(value);

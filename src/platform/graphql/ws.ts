@@ -10,6 +10,7 @@ import type { AccountService } from '../auth/service.js';
 import type { Account } from '../auth/tables.js';
 import type { Logger } from '../logger.js';
 import type { GraphQLContext } from './context.js';
+import { jsonNestsDeeperThan, rawDepthCap, tooDeepMessage } from './input-checks.js';
 import type { ServerContext } from './yoga.js';
 
 export interface GraphQLSocketServer {
@@ -21,6 +22,7 @@ export interface SocketOptions {
   maxUnauthenticatedMessageBytes: number;
   /** Largest message once it has. */
   maxSocketMessageBytes: number;
+  maxVariableDepth: number;
   logger: Logger;
 }
 
@@ -80,9 +82,19 @@ export function attachGraphQLSockets(server: http.Server, yoga: YogaServerInstan
   // fitting code (1009 for a message over the limit, 1002 for a bad frame).
   // graphql-ws's own listener would print each one with console.error, so any
   // client could fill stderr; this runs after it is attached and takes its place.
+  //
+  // Messages are JSON that graphql-ws parses before anything else sees them; a
+  // message nesting too deep is refused from its bytes first (4400, as
+  // graphql-ws answers unparseable ones), so it never becomes objects.
   wsServer.on('connection', (socket) => {
     socket.removeAllListeners('error');
     socket.on('error', (err: Error & { code?: string }) => options.logger.info({ code: err.code, reason: err.message }, 'graphql-ws socket closed on a bad frame'));
+    const handlers = socket.listeners('message') as ((data: Buffer, isBinary: boolean) => void)[];
+    socket.removeAllListeners('message');
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (jsonNestsDeeperThan(data, rawDepthCap(options))) return socket.close(4400, tooDeepMessage(options));
+      for (const handler of handlers) handler.call(socket, data, isBinary);
+    });
   });
   return {
     async close() {

@@ -99,6 +99,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services): 
         maxFiles: limits.maxUploadFiles,
         maxRequestBytes: limits.maxUploadRequestBytes,
         maxFieldBytes: limits.maxRequestBodyBytes,
+        maxVariableDepth: limits.maxVariableDepth,
         maxTokens: MAX_TOKENS,
       }),
     ],

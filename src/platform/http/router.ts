@@ -3,6 +3,7 @@
 // thrown error into a status and a JSON body in one place, so routes and REST
 // adapters only say what they do.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { readCredentials } from '../auth/credentials.js';
 import type { AuthResult } from '../auth/service.js';
 import type { Account } from '../auth/tables.js';
@@ -158,6 +159,16 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * A stand-in for `req` whose body is `body`, already read, for a handler that
+ * reads the body itself (yoga). Not `req.body = body`: that path of
+ * @whatwg-node/server runs Object.keys over the buffer (a million strings per MiB).
+ */
+export function withReadBody(req: IncomingMessage, body: Buffer): IncomingMessage {
+  const replay = Readable.from(body.length ? [body] : [], { objectMode: false });
+  return Object.assign(replay, { url: req.url, method: req.method, headers: req.headers, rawHeaders: req.rawHeaders, httpVersion: req.httpVersion, socket: req.socket, complete: true }) as unknown as IncomingMessage;
 }
 
 async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {

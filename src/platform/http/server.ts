@@ -6,11 +6,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
 import { attachIdentity, createGraphQLServer } from '../graphql/yoga.js';
+import { jsonNestsDeeperThan, rawDepthCap, tooDeepMessage } from '../graphql/input-checks.js';
 import { attachGraphQLSockets } from '../graphql/ws.js';
 import type { AuthResult } from '../auth/service.js';
 import type { Services } from '../services.js';
-import { LimitExceededError } from '../errors.js';
-import { AuthFailure, createRouter, readBody, type ErrorFormatter, type Route } from './router.js';
+import { LimitExceededError, ValidationError } from '../errors.js';
+import { AuthFailure, createRouter, readBody, withReadBody, type ErrorFormatter, type Route } from './router.js';
 import { sendError, sendJson } from './respond.js';
 
 export interface RunningServer {
@@ -81,20 +82,23 @@ function platformRoutes(services: Services, yoga: ReturnType<typeof createGraphQ
       async handle(ctx) {
         const { req, res, url } = ctx;
         const wantsGraphiQL = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+        let yogaRequest = req;
         if (!wantsGraphiQL) {
           if (!ctx.account) throw new AuthFailure(ctx.auth as Exclude<AuthResult, { ok: true }>);
-          attachIdentity(req, { account: ctx.account, requestId: ctx.requestId });
-          const maxBytes = services.config.limits.maxRequestBodyBytes;
-          if (url.search.length > maxBytes) throw new LimitExceededError(`The query string is larger than the ${maxBytes}-byte limit`);
-          // Read the body here, within the limit, and hand yoga the bytes (it
-          // takes a pre-read req.body as the body, the way body-parser leaves
-          // it). Yoga's own reader buffers whatever arrives. Multipart bodies
-          // stream through the upload plugin, which applies its own limits.
+          const { limits } = services.config;
+          if (url.search.length > limits.maxRequestBodyBytes) throw new LimitExceededError(`The query string is larger than the ${limits.maxRequestBodyBytes}-byte limit`);
+          // Yoga's own reader buffers whatever arrives, so the body is read
+          // here within the limit and yoga reads these bytes instead of the
+          // socket. Multipart bodies stream through the upload plugin, which
+          // applies its own limits.
           if (req.method === 'POST' && !/^multipart\//i.test(req.headers['content-type'] ?? '')) {
-            (req as { body?: Buffer }).body = await readBody(req, maxBytes);
+            const body = await readBody(req, limits.maxRequestBodyBytes);
+            if (/json/i.test(req.headers['content-type'] ?? '') && jsonNestsDeeperThan(body, rawDepthCap(limits))) throw new ValidationError('variables', tooDeepMessage(limits));
+            yogaRequest = withReadBody(req, body);
           }
+          attachIdentity(yogaRequest, { account: ctx.account, requestId: ctx.requestId });
         }
-        await yoga.requestListener(req, res);
+        await yoga.requestListener(yogaRequest, res);
       },
     },
   ];
