@@ -2,8 +2,10 @@
 // before any resolver — or PostgreSQL — sees them. One generic check for every
 // argument of every operation, over HTTP, SSE and graphql-ws alike:
 //
+// - raw JSON (HTTP bodies, multipart operations, graphql-ws messages) that
+//   nests far beyond the limit is refused from its bytes, before it is parsed;
 // - variables: nesting depth and list lengths are bounded (walked without
-//   recursion, so a 500 000-deep value costs a loop, not the stack); strings
+//   recursion, so a deep value costs a loop, not the stack); strings
 //   may not hold NUL, which PostgreSQL refuses in text; then each variable is
 //   coerced to its declared type here, so a value a scalar refuses (an Int
 //   that is not one, a DateTime in year 0) is named by its path;
