@@ -6,6 +6,7 @@ import { openDatabase, type OpenDatabase } from '../platform/db/open.js';
 import { createMetrics } from '../platform/http/metrics.js';
 import { createServer, type RunningServer } from '../platform/http/server.js';
 import { createLogger, type Logger } from '../platform/logger.js';
+import { guardUnhandledRejections } from '../platform/process-guard.js';
 import type { Services } from '../platform/services.js';
 import type { BackgroundTask } from '../platform/module.js';
 import { bookPeriodicJobs, registerJobs, startBackground } from './jobs.js';
@@ -84,6 +85,8 @@ export async function start(mode: Mode): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config);
   const runtime = await startRuntime(config, mode, logger);
+  // The whole process is ours here (tests start runtimes in-process and keep Node's default).
+  guardUnhandledRejections(logger, runtime.services.metrics.unhandledRejections);
   if (runtime.database.embedded?.owned) {
     const { account, created } = await runtime.services.accounts.ensureAccount('default');
     if (created) {

@@ -47,6 +47,13 @@ const variables = {
   MAX_UPLOAD_BYTES: bytes.optional(),
   MAX_FILE_BYTES: bytes.optional(),
   MAX_FETCH_BYTES: bytes.optional(),
+  MAX_UPLOAD_FILES: z.coerce.number().int().min(1).max(1000).optional(),
+  MAX_UPLOAD_REQUEST_BYTES: bytes.optional(),
+  MAX_REQUEST_BODY_BYTES: bytes.optional(),
+  MAX_SOCKET_MESSAGE_BYTES: bytes.optional(),
+  MAX_UNAUTHENTICATED_MESSAGE_BYTES: z.coerce.number().int().min(512).optional(),
+  MAX_VARIABLE_DEPTH: z.coerce.number().int().min(2).max(1000).optional(),
+  MAX_VARIABLE_LIST_LENGTH: z.coerce.number().int().min(1).optional(),
   FETCH_RETRY_DELAY_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
   UPLOAD_TTL_SECONDS: seconds.optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
@@ -90,6 +97,8 @@ export interface Config {
   port: number;
   publicUrl: string;
   dataDir: string;
+  /** Multipart file parts wait here while a request runs: `<dataDir>/spool`. */
+  spoolDir: string;
   /** undefined: start embedded PostgreSQL under dataDir */
   databaseUrl: string | undefined;
   storageUrl: string;
@@ -105,6 +114,20 @@ export interface Config {
     maxFileBytes: number;
     maxFetchBytes: number;
     uploadTtlSeconds: number;
+    /** File parts in one multipart request. */
+    maxUploadFiles: number;
+    /** All file parts of one multipart request together. */
+    maxUploadRequestBytes: number;
+    /** A JSON (or GET query string) request body, and each multipart field (operations, map). */
+    maxRequestBodyBytes: number;
+    /** One graphql-ws message on an authenticated socket. */
+    maxSocketMessageBytes: number;
+    /** One graphql-ws message before the socket has authenticated (connection_init carries only a key). */
+    maxUnauthenticatedMessageBytes: number;
+    /** How deep objects and lists in GraphQL variables may nest. */
+    maxVariableDepth: number;
+    /** How many items one list in GraphQL variables may hold. */
+    maxVariableListLength: number;
   };
   workerConcurrency: number;
   /**
@@ -140,6 +163,8 @@ export interface Config {
   allowFileDestinations: boolean;
 }
 
+const KiB = 1024;
+const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -165,11 +190,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const host = r.HOST ?? '127.0.0.1';
   const listenPort = r.PORT ?? 4000;
   const dataDir = path.resolve(r.DATA_DIR ?? './.data');
+  const maxUploadBytes = r.MAX_UPLOAD_BYTES ?? 5 * GiB;
   return {
     host,
     port: listenPort,
     publicUrl: (r.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${listenPort}`).replace(/\/$/, ''),
     dataDir,
+    spoolDir: path.join(dataDir, 'spool'),
     databaseUrl: r.DATABASE_URL,
     storageUrl: r.STORAGE_URL ?? `file://${path.join(dataDir, 'objects')}`,
     // The AWS SDK's own variable is honoured as the fallback, as its users expect.
@@ -179,10 +206,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fetchAllowNetworks: r.FETCH_ALLOW_NETWORKS ?? [],
     fetchRetryDelaySeconds: r.FETCH_RETRY_DELAY_SECONDS ?? 2,
     limits: {
-      maxUploadBytes: r.MAX_UPLOAD_BYTES ?? 5 * GiB,
-      maxFileBytes: r.MAX_FILE_BYTES ?? 50 * 1024 ** 2,
+      maxUploadBytes,
+      maxFileBytes: r.MAX_FILE_BYTES ?? 50 * MiB,
       maxFetchBytes: r.MAX_FETCH_BYTES ?? 5 * GiB,
       uploadTtlSeconds: r.UPLOAD_TTL_SECONDS ?? 3600,
+      maxUploadFiles: r.MAX_UPLOAD_FILES ?? 10,
+      maxUploadRequestBytes: r.MAX_UPLOAD_REQUEST_BYTES ?? maxUploadBytes,
+      maxRequestBodyBytes: r.MAX_REQUEST_BODY_BYTES ?? MiB,
+      maxSocketMessageBytes: r.MAX_SOCKET_MESSAGE_BYTES ?? MiB,
+      maxUnauthenticatedMessageBytes: r.MAX_UNAUTHENTICATED_MESSAGE_BYTES ?? 4 * KiB,
+      maxVariableDepth: r.MAX_VARIABLE_DEPTH ?? 16,
+      maxVariableListLength: r.MAX_VARIABLE_LIST_LENGTH ?? 1000,
     },
     workerConcurrency: r.WORKER_CONCURRENCY ?? 8,
     images: { concurrency: r.IMAGE_CONCURRENCY ?? 2, maxSourceBytes: r.IMAGE_MAX_SOURCE_BYTES ?? 256 * 1024 ** 2, maxPixels: r.IMAGE_MAX_PIXELS ?? 100_000_000 },

@@ -1,6 +1,7 @@
 // Ids as clients send them: a record's UUID, or its Relay global id
 // (base64 of "Type:uuid"). One parser for every type and every domain.
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import { ValidationError } from './errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -19,3 +20,21 @@ export function parseId(raw: string | number, typename: string): string | null {
 }
 
 export const globalId = (typename: string, id: string): string => encodeGlobalID(typename, id);
+
+/**
+ * A Relay global id's type name and UUID, for `node(id:)`, which has no type
+ * to fall back on: anything else (garbage, a bare UUID) is a ValidationError
+ * naming `field`.
+ */
+export function decodeNodeId(raw: string, field = 'id'): { typename: string; id: string } {
+  let decoded: { typename: string; id: string } | undefined;
+  try {
+    decoded = decodeGlobalID(raw);
+  } catch {
+    decoded = undefined;
+  }
+  if (!decoded?.typename || !UUID.test(decoded.id)) {
+    throw new ValidationError(field, UUID.test(raw) ? 'is a bare UUID; node(id:) takes a Relay global id (an object\'s `id` field)' : 'is not a Relay global id');
+  }
+  return { typename: decoded.typename, id: decoded.id.toLowerCase() };
+}

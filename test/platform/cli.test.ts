@@ -20,6 +20,10 @@ describe('configuration', () => {
     ['S3_FORCE_PATH_STYLE', 'maybe'],
     ['IMAGE_CONCURRENCY', '0'],
     ['IMAGE_MAX_PIXELS', 'lots'],
+    ['MAX_REQUEST_BODY_BYTES', '0'],
+    ['MAX_UNAUTHENTICATED_MESSAGE_BYTES', '10'],
+    ['MAX_VARIABLE_DEPTH', '1'],
+    ['MAX_UPLOAD_FILES', 'many'],
   ])('a bad %s is refused with a message naming it', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrowError(new RegExp(variable));
@@ -39,6 +43,8 @@ describe('configuration', () => {
     expect(config.publicUrl).toBe('http://127.0.0.1:4000');
     expect(config.storageUrl).toMatch(/^file:\/\/.*\.data\/objects$/);
     expect(config.images).toEqual({ concurrency: 2, maxSourceBytes: 256 * 1024 ** 2, maxPixels: 100_000_000 });
+    expect(config.spoolDir).toMatch(/\.data\/spool$/);
+    expect(config.limits).toMatchObject({ maxRequestBodyBytes: 1024 * 1024, maxSocketMessageBytes: 1024 * 1024, maxUnauthenticatedMessageBytes: 4096, maxVariableDepth: 16, maxVariableListLength: 1000, maxUploadFiles: 10, maxUploadRequestBytes: 5 * 1024 ** 3 });
   });
 });
 

@@ -34,7 +34,7 @@ const UploadFileInput = builder.inputType('UploadFileInput', {
   fields: (t) => ({
     entityType: t.field({ type: FileEntityTypeEnum }),
     entityId: t.string(entityIdOptions),
-    file: t.field({ type: 'Upload' }),
+    file: t.field({ type: 'Upload', description: 'At most MAX_FILE_BYTES', extensions: { uploadLimit: 'maxFileBytes' } }),
   }),
 });
 

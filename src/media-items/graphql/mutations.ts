@@ -5,7 +5,11 @@ import { MediaItemRef, mediaItemGlobalId, parseItemId } from './types.js';
 
 const UploadMediaItemInput = builder.inputType('UploadMediaItemInput', {
   fields: (t) => ({
-    file: t.field({ type: 'Upload', description: 'The content, as a multipart file part; its name is kept as originalFileName' }),
+    file: t.field({
+      type: 'Upload',
+      description: 'The content, as a multipart file part; its name is kept as originalFileName (at most MAX_UPLOAD_BYTES)',
+      extensions: { uploadLimit: 'maxUploadBytes' },
+    }),
     title: t.string({ required: false }),
     description: t.string({ required: false }),
     public: t.boolean({ required: false, defaultValue: false, description: 'Downloadable without a key' }),

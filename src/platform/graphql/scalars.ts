@@ -12,10 +12,20 @@ export const dateTimeScalar = new GraphQLScalarType<Date, string>({
     return parseDate(value);
   },
   parseLiteral(ast) {
-    if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be an ISO 8601 string');
-    return parseDate(ast.value);
+    // nodes: lets the input checks name the argument this literal belongs to.
+    if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be an ISO 8601 string', { nodes: ast });
+    try {
+      return parseDate(ast.value);
+    } catch (err) {
+      throw new GraphQLError((err as Error).message, { nodes: ast, extensions: { code: 'VALIDATION' } });
+    }
   },
 });
+
+// PostgreSQL has no year 0 (JavaScript's year 0 is 1 BC, which reaches it as
+// "0000-…" and fails as INTERNAL); instants from year 0001 to 9999 UTC fit both.
+const MIN_TIME = Date.parse('0001-01-01T00:00:00.000Z');
+const MAX_TIME = Date.parse('9999-12-31T23:59:59.999Z');
 
 function parseDate(value: unknown): Date {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) {
@@ -23,6 +33,9 @@ function parseDate(value: unknown): Date {
   }
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) throw new GraphQLError(`Invalid DateTime ${value}`, { extensions: { code: 'VALIDATION' } });
+  if (date.getTime() < MIN_TIME || date.getTime() > MAX_TIME) {
+    throw new GraphQLError(`DateTime ${value} is out of range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z`, { extensions: { code: 'VALIDATION' } });
+  }
   return date;
 }
 
@@ -41,7 +54,7 @@ function literalToJson(ast: ValueNode): unknown {
     case Kind.OBJECT:
       return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalToJson(f.value)]));
     default:
-      throw new GraphQLError('JSON literals cannot contain variables');
+      throw new GraphQLError('JSON literals cannot contain variables', { nodes: ast });
   }
 }
 
@@ -53,8 +66,9 @@ export const jsonScalar = new GraphQLScalarType({
   parseLiteral: literalToJson,
 });
 
-// graphql-yoga parses multipart requests (GraphQL multipart request spec) and
-// places a WHATWG File in the variables; this scalar only lets it through.
+// The upload plugin (uploads.ts) parses multipart requests (GraphQL multipart
+// request spec) and places a File-like value in the variables; this scalar
+// only lets it through.
 export const uploadScalar = new GraphQLScalarType<File, never>({
   name: 'Upload',
   description: 'A file sent with the GraphQL multipart request spec',
@@ -65,7 +79,7 @@ export const uploadScalar = new GraphQLScalarType<File, never>({
     if (value && typeof value === 'object' && typeof (value as File).stream === 'function') return value as File;
     throw new GraphQLError('Upload must be a file part of a multipart request', { extensions: { code: 'VALIDATION' } });
   },
-  parseLiteral() {
-    throw new GraphQLError('Upload cannot be given inline; send it as a multipart file', { extensions: { code: 'VALIDATION' } });
+  parseLiteral(ast) {
+    throw new GraphQLError('Upload cannot be given inline; send it as a multipart file', { nodes: ast, extensions: { code: 'VALIDATION' } });
   },
 });

@@ -10,13 +10,15 @@ import type http from 'node:http';
 import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { headersFromParams, readCredentials, type Credentials } from '../auth/credentials.js';
 import type { AccountService } from '../auth/service.js';
 import type { Account } from '../auth/tables.js';
 import { RateLimitedError } from '../errors.js';
 import type { RateLimits } from '../limits/rate-limits.js';
+import type { Logger } from '../logger.js';
 import type { GraphQLContext } from './context.js';
+import { jsonNestsDeeperThan, rawDepthCap, tooDeepMessage } from './input-checks.js';
 import type { ServerContext } from './yoga.js';
 
 export interface GraphQLSocketServer {
@@ -38,10 +40,28 @@ interface SocketIdentity {
 export interface SocketDeps {
   accounts: Pick<AccountService, 'authenticate' | 'sessions'>;
   rateLimits: Pick<RateLimits, 'socketOps' | 'maxSocketsPerKey'>;
+  /** Largest message before connection_init has been accepted. */
+  maxUnauthenticatedMessageBytes: number;
+  /** Largest message once it has. */
+  maxSocketMessageBytes: number;
+  maxVariableDepth: number;
+  logger: Logger;
 }
 
-export function attachGraphQLSockets(server: http.Server, yoga: YogaServerInstance<ServerContext, GraphQLContext>, { accounts, rateLimits }: SocketDeps): GraphQLSocketServer {
-  const wsServer = new WebSocketServer({ server, path: '/graphql' });
+// ws checks its maxPayload against each frame's declared length before
+// buffering the frame, and closes with 1009. It takes one limit per server, so
+// sockets start at the small pre-authentication one and are raised once their
+// key checks out. ws has no public setter: this writes the field its receiver
+// reads on every frame (ws 8); the socket-limit tests fail if that changes.
+function raiseMessageLimit(socket: WebSocket, maxBytes: number): void {
+  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (typeof receiver?._maxPayload !== 'number') throw new Error('ws internals changed: cannot raise the socket message limit');
+  receiver._maxPayload = maxBytes;
+}
+
+export function attachGraphQLSockets(server: http.Server, yoga: YogaServerInstance<ServerContext, GraphQLContext>, options: SocketDeps): GraphQLSocketServer {
+  const { accounts, rateLimits } = options;
+  const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: options.maxUnauthenticatedMessageBytes });
   const identities = new WeakMap<object, SocketIdentity>();
   const cleanup = useServer(
     {
@@ -65,6 +85,7 @@ export function attachGraphQLSockets(server: http.Server, yoga: YogaServerInstan
         const release = accounts.sessions.hold(auth.keyId, 'socket', (reason) => socket.close(CLOSE_KEY_REVOKED, reason));
         socket.once('close', release);
         identities.set(ctx.extra, { account: auth.account, keyId: auth.keyId, credentials, requestId: randomUUID() });
+        raiseMessageLimit(socket, options.maxSocketMessageBytes);
         return true;
       },
       onSubscribe: async (ctx, _id, params) => {
@@ -107,6 +128,24 @@ export function attachGraphQLSockets(server: http.Server, yoga: YogaServerInstan
     },
     wsServer,
   );
+  // When ws emits a socket error it has already closed the socket with the
+  // fitting code (1009 for a message over the limit, 1002 for a bad frame).
+  // graphql-ws's own listener would print each one with console.error, so any
+  // client could fill stderr; this runs after it is attached and takes its place.
+  //
+  // Messages are JSON that graphql-ws parses before anything else sees them; a
+  // message nesting too deep is refused from its bytes first (4400, as
+  // graphql-ws answers unparseable ones), so it never becomes objects.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (err: Error & { code?: string }) => options.logger.info({ code: err.code, reason: err.message }, 'graphql-ws socket closed on a bad frame'));
+    const handlers = socket.listeners('message') as ((data: Buffer, isBinary: boolean) => void)[];
+    socket.removeAllListeners('message');
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (jsonNestsDeeperThan(data, rawDepthCap(options))) return socket.close(4400, tooDeepMessage(options));
+      for (const handler of handlers) handler.call(socket, data, isBinary);
+    });
+  });
   return {
     async close() {
       await cleanup.dispose();

@@ -7,6 +7,8 @@ import type { Account } from '../auth/tables.js';
 import type { Services } from '../services.js';
 import type { GraphQLContext } from './context.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './graphiql.js';
+import { useInputChecks } from './input-checks.js';
+import { assertUploadLimits } from './upload-targets.js';
 import { useStreamingUploads } from './uploads.js';
 import { lastEventId, useEventIds } from './event-ids.js';
 import type { RateLimits } from '../limits/rate-limits.js';
@@ -33,6 +35,7 @@ const limitExceeded = (_ctx: unknown, error: GraphQLError) => {
   (error.extensions as Record<string, unknown>).code = 'LIMIT_EXCEEDED';
 };
 const armorCallbacks = { onReject: [limitExceeded], propagateOnRejection: true };
+const MAX_TOKENS = 2000;
 
 export function toGraphQLError(error: unknown): GraphQLError | undefined {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
@@ -74,11 +77,13 @@ function metricsPlugin(services: Services): Plugin {
 }
 
 export function createGraphQLServer(schema: GraphQLSchema, services: Services, rateLimits: RateLimits): YogaServerInstance<ServerContext, GraphQLContext> {
+  const { limits } = services.config;
+  assertUploadLimits(schema, limits);
   const armor = EnvelopArmorPlugin({
     maxDepth: { n: 12, ...armorCallbacks },
     maxAliases: { n: 15, ...armorCallbacks },
     costLimit: { maxCost: 5000, ...armorCallbacks },
-    maxTokens: { n: 2000, ...armorCallbacks },
+    maxTokens: { n: MAX_TOKENS, ...armorCallbacks },
     maxDirectives: { n: 50, ...armorCallbacks },
     blockFieldSuggestion: { enabled: true },
   });
@@ -93,7 +98,17 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services, r
       useEventIds(),
       useFetchRateLimit(rateLimits.fetch, toGraphQLError),
       useStreamRevocation(services.accounts.sessions),
-      useStreamingUploads({ maxFileBytes: Math.max(services.config.limits.maxUploadBytes, services.config.limits.maxFileBytes) }),
+      useInputChecks(limits),
+      useStreamingUploads({
+        schema,
+        limits,
+        spoolDir: services.config.spoolDir,
+        maxFiles: limits.maxUploadFiles,
+        maxRequestBytes: limits.maxUploadRequestBytes,
+        maxFieldBytes: limits.maxRequestBodyBytes,
+        maxVariableDepth: limits.maxVariableDepth,
+        maxTokens: MAX_TOKENS,
+      }),
     ],
     context: (initial: Partial<ServerContext & RequestIdentity> & { request?: Request }): GraphQLContext => {
       const identity = initial.account ? (initial as RequestIdentity) : identities.get(initial.req!);

@@ -4,12 +4,14 @@
 // thrown error into a status and a JSON body in one place, so routes and REST
 // adapters only say what they do.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { readCredentials } from '../auth/credentials.js';
 import type { AuthResult } from '../auth/service.js';
 import type { Account } from '../auth/tables.js';
 import { AppError, HTTP_STATUS, LimitExceededError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { addressBucket, enforce, type RateLimits } from '../limits/rate-limits.js';
+import { discardRestOfBody } from './refused-body.js';
 import { sendJson } from './respond.js';
 
 export type AuthMode =
@@ -143,19 +145,41 @@ const defaultFormat: ErrorFormatter = (f) => ({
   headers: f.headers,
 });
 
+/**
+ * The request body, refused with LIMIT_EXCEEDED as soon as it passes `maxBytes`
+ * (a declared Content-Length says so before a byte is read), so a huge body
+ * costs at most `maxBytes` of memory.
+ */
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const tooLarge = () => new LimitExceededError(`The request body is larger than the ${maxBytes}-byte limit`);
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // destroyOnReturn: false — leaving the loop early must not destroy the
+  // request (and its socket): the refusal still has to be sent on it.
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * A stand-in for `req` whose body is `body`, already read, for a handler that
+ * reads the body itself (yoga). Not `req.body = body`: that path of
+ * @whatwg-node/server runs Object.keys over the buffer (a million strings per MiB).
+ */
+export function withReadBody(req: IncomingMessage, body: Buffer): IncomingMessage {
+  const replay = Readable.from(body.length ? [body] : [], { objectMode: false });
+  return Object.assign(replay, { url: req.url, method: req.method, headers: req.headers, rawHeaders: req.rawHeaders, httpVersion: req.httpVersion, socket: req.socket, complete: true }) as unknown as IncomingMessage;
+}
+
 async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json' && !type.endsWith('+json')) throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) throw new LimitExceededError(`The body is larger than the ${maxBytes}-byte limit`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new LimitExceededError(`The body is larger than the ${maxBytes}-byte limit`);
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = (await readBody(req, maxBytes)).toString('utf8');
   if (!text.trim()) return {};
   try {
     return JSON.parse(text);
@@ -211,8 +235,8 @@ export function createRouter(routes: readonly Route[], deps: RouterDeps): Router
         if (res.headersSent) {
           res.destroy();
         } else {
-          // A body we did not read must not be parsed as the next request on this connection.
-          if (!req.complete) res.setHeader('connection', 'close');
+          // The client may still be sending a body we refused: let it see this answer.
+          discardRestOfBody(req);
           respondFailure(res, route.formatError, failure ?? { status: 500, code: 'INTERNAL', message: 'Internal error' });
         }
       }

@@ -6,10 +6,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
 import { attachIdentity, createGraphQLServer } from '../graphql/yoga.js';
+import { jsonNestsDeeperThan, rawDepthCap, tooDeepMessage } from '../graphql/input-checks.js';
 import { attachGraphQLSockets } from '../graphql/ws.js';
 import type { AuthResult } from '../auth/service.js';
 import type { Services } from '../services.js';
-import { AuthFailure, createRouter, type Route } from './router.js';
+import { LimitExceededError, ValidationError } from '../errors.js';
+import { AuthFailure, createRouter, readBody, withReadBody, type ErrorFormatter, type Route } from './router.js';
 import { sendError, sendJson } from './respond.js';
 import { RateLimits } from '../limits/rate-limits.js';
 
@@ -21,6 +23,17 @@ export interface RunningServer {
 }
 
 const READINESS_TIMEOUT_MS = 3000;
+
+// Failures the router answers for /graphql (401, 413) carry the REST shape and
+// the GraphQL one, so either kind of client finds its code.
+const graphqlErrorBody: ErrorFormatter = (f) => ({
+  status: f.status,
+  headers: f.headers,
+  body: {
+    error: { code: f.code, message: f.message, ...(f.field ? { field: f.field } : {}) },
+    errors: [{ message: f.message, extensions: { code: f.code, ...(f.field ? { field: f.field } : {}) } }],
+  },
+});
 
 function platformRoutes(services: Services, yoga: ReturnType<typeof createGraphQLServer>): Route[] {
   return [
@@ -69,14 +82,27 @@ function platformRoutes(services: Services, yoga: ReturnType<typeof createGraphQ
       path: '/graphql',
       // GraphiQL (a browser asking for HTML) needs no key; every operation does.
       auth: 'optional',
+      formatError: graphqlErrorBody,
       async handle(ctx) {
-        const { req, res } = ctx;
+        const { req, res, url } = ctx;
         const wantsGraphiQL = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+        let yogaRequest = req;
         if (!wantsGraphiQL) {
           if (!ctx.account) throw new AuthFailure(ctx.auth as Exclude<AuthResult, { ok: true }>);
-          attachIdentity(req, { account: ctx.account, keyId: ctx.keyId!, requestId: ctx.requestId });
+          const { limits } = services.config;
+          if (url.search.length > limits.maxRequestBodyBytes) throw new LimitExceededError(`The query string is larger than the ${limits.maxRequestBodyBytes}-byte limit`);
+          // Yoga's own reader buffers whatever arrives, so the body is read
+          // here within the limit and yoga reads these bytes instead of the
+          // socket. Multipart bodies stream through the upload plugin, which
+          // applies its own limits.
+          if (req.method === 'POST' && !/^multipart\//i.test(req.headers['content-type'] ?? '')) {
+            const body = await readBody(req, limits.maxRequestBodyBytes);
+            if (/json/i.test(req.headers['content-type'] ?? '') && jsonNestsDeeperThan(body, rawDepthCap(limits))) throw new ValidationError('variables', tooDeepMessage(limits));
+            yogaRequest = withReadBody(req, body);
+          }
+          attachIdentity(yogaRequest, { account: ctx.account, keyId: ctx.keyId!, requestId: ctx.requestId });
         }
-        await yoga.requestListener(req, res);
+        await yoga.requestListener(yogaRequest, res);
       },
     },
   ];
@@ -89,7 +115,7 @@ export function createServer(services: Services, schema: GraphQLSchema, domainRo
   const router = createRouter([...platformRoutes(services, yoga), ...domainRoutes], {
     authenticate: (headers) => services.accounts.authenticateHeaders(headers),
     logger,
-    maxJsonBytes: 1024 * 1024,
+    maxJsonBytes: services.config.limits.maxRequestBodyBytes,
     rateLimits,
   });
 
@@ -120,7 +146,7 @@ export function createServer(services: Services, schema: GraphQLSchema, domainRo
       });
   });
 
-  const sockets = attachGraphQLSockets(server, yoga, { accounts: services.accounts, rateLimits });
+  const sockets = attachGraphQLSockets(server, yoga, { accounts: services.accounts, rateLimits, ...services.config.limits, logger });
 
   return {
     server,
