@@ -90,7 +90,8 @@ describe('media library', () => {
     const signed = await fetch(after.body.data.mediaItem.downloadUrl);
     expect(signed.status).toBe(200);
     await signed.arrayBuffer();
-    const tampered = await fetch(after.body.data.mediaItem.downloadUrl.replace(/sig=./, 'sig=0'));
+    // Flip the signature's first digit (a fixed replacement would be a no-op when it already holds that digit).
+    const tampered = await fetch(after.body.data.mediaItem.downloadUrl.replace(/sig=(.)/, (_m: string, c: string) => `sig=${c === '0' ? '1' : '0'}`));
     expect(tampered.status).toBe(404);
     const bad = await gql(gateway, h(owner.key), `query($id: ID!) { mediaItem(id: $id) { downloadUrl(expiresInSeconds: 9999999) } }`, { id: item.id });
     expect(bad.body.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field: 'expiresInSeconds' });
