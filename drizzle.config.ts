@@ -3,7 +3,7 @@ import { defineConfig } from 'drizzle-kit';
 export default defineConfig({
   dialect: 'postgresql',
   // Every table module: the platform's and each domain's tables.ts.
-  schema: ['./src/platform/auth/tables.ts', './src/*/tables.ts'],
+  schema: ['./src/platform/auth/tables.ts', './src/platform/leases/tables.ts', './src/*/tables.ts'],
   out: './migrations',
   // pg-boss owns the "pgboss" schema; drizzle-kit must never diff or drop it.
   schemaFilter: ['public'],

@@ -53,6 +53,11 @@ const variables = {
   WEBHOOK_RETRY_MAX_SECONDS: seconds.optional(),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).optional(),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).optional(),
+  JOB_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(60).optional(),
+  JOB_STALE_SECONDS: z.coerce.number().int().min(3).max(3600).optional(),
+  JOB_MAX_WORKER_LOSSES: z.coerce.number().int().min(0).max(100).optional(),
+  SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).optional(),
+  TEMP_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).optional(),
 } as const;
 
 type Raw = { [K in keyof typeof variables]: z.output<(typeof variables)[K]> };
@@ -83,6 +88,15 @@ export interface Config {
   embeddedPgPort: number;
   /** Webhook delivery: retry delay base·2^(n-1) capped at retryMaxSeconds, attempts in all, per-attempt timeout. */
   webhooks: { retryBaseSeconds: number; retryMaxSeconds: number; maxAttempts: number; timeoutMs: number };
+  /**
+   * How a dead process is noticed: every process beats every heartbeatSeconds;
+   * one whose database session is gone is dead after two missed beats, one
+   * whose beats stopped (hung, cut off) after staleSeconds. Its jobs are then
+   * handed back without using a retry, at most maxWorkerLosses times in a row.
+   */
+  liveness: { heartbeatSeconds: number; staleSeconds: number; maxWorkerLosses: number };
+  /** Temp files and upload spools: swept every intervalSeconds; untouched for maxAgeSeconds means abandoned. */
+  sweep: { intervalSeconds: number; maxAgeSeconds: number };
 }
 
 const GiB = 1024 ** 3;
@@ -102,6 +116,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const host = r.HOST ?? '127.0.0.1';
   const listenPort = r.PORT ?? 4000;
   const dataDir = path.resolve(r.DATA_DIR ?? './.data');
+  const heartbeatSeconds = r.JOB_HEARTBEAT_SECONDS ?? 3;
+  const staleSeconds = r.JOB_STALE_SECONDS ?? 30;
+  // Two missed beats must not look stale, or a slow beat would hand live jobs back.
+  if (staleSeconds < 3 * heartbeatSeconds) {
+    throw new ConfigError('JOB_STALE_SECONDS', `(${staleSeconds}): must be at least 3 × JOB_HEARTBEAT_SECONDS (${3 * heartbeatSeconds})`);
+  }
   return {
     host,
     port: listenPort,
@@ -125,5 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: r.LOG_LEVEL ?? 'info',
     embeddedPgPort: r.EMBEDDED_PG_PORT ?? 0,
     webhooks: { retryBaseSeconds: r.WEBHOOK_RETRY_BASE_SECONDS ?? 5, retryMaxSeconds: r.WEBHOOK_RETRY_MAX_SECONDS ?? 6 * 3600, maxAttempts: r.WEBHOOK_MAX_ATTEMPTS ?? 12, timeoutMs: r.WEBHOOK_TIMEOUT_MS ?? 10_000 },
+    liveness: { heartbeatSeconds, staleSeconds, maxWorkerLosses: r.JOB_MAX_WORKER_LOSSES ?? 3 },
+    sweep: { intervalSeconds: r.SWEEP_INTERVAL_SECONDS ?? 60, maxAgeSeconds: r.TEMP_MAX_AGE_SECONDS ?? 3600 },
   };
 }

@@ -11,9 +11,11 @@ import type { Database } from './db/client.js';
 import type { EventBridge } from './events/bridge.js';
 import type { PgListener } from './events/listener.js';
 import type { Metrics } from './http/metrics.js';
+import type { LeaseHolder } from './leases/holder.js';
 import type { Logger } from './logger.js';
 import type { JobQueue } from './queue/queue.js';
 import type { Storage } from './storage/setup.js';
+import type { StorageSweeper } from './storage/sweeper.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -34,6 +36,10 @@ export interface PlatformServices {
   listener: PgListener;
   /** Object storage: the STORAGE_URL driver and drivers for other destinations. */
   storage: Storage;
+  /** This process as a lease holder: its heartbeat, and the reaping of dead processes. */
+  holder: LeaseHolder;
+  /** Removes temp files, spool files and multipart uploads that dead or failed writes left. */
+  sweeper: StorageSweeper;
   readiness: ReadinessCheck[];
 }
 

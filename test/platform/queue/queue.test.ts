@@ -6,6 +6,7 @@ import { connectDatabase } from '../../../src/platform/db/client.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { JOB_DEFINITIONS } from '../../../src/app/jobs.js';
 import { JobQueue } from '../../../src/platform/queue/queue.js';
+import { LeaseHolder } from '../../../src/platform/leases/holder.js';
 import { Registry } from 'prom-client';
 import { createTestDatabase } from '../../support/db.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
@@ -61,11 +62,13 @@ describe('queue (in process)', () => {
     const instances = [0, 1, 2, 3].map(() => {
       const database = connectDatabase(fresh.url, { max: 2 });
       const listener = new PgListener(fresh.url, logger);
-      const queue = new JobQueue({ databaseUrl: fresh.url, sql: database.sql, listener, logger, registry: new Registry(), defaultConcurrency: 1 });
-      return { database, listener, queue };
+      const holder = new LeaseHolder({ databaseUrl: fresh.url, sql: database.sql, logger, liveness: { heartbeatSeconds: 3, staleSeconds: 30, maxWorkerLosses: 3 }, mode: 'work' });
+      const queue = new JobQueue({ databaseUrl: fresh.url, sql: database.sql, listener, logger, registry: new Registry(), defaultConcurrency: 1, holder, maxWorkerLosses: 3, orphanGraceSeconds: 3 });
+      return { database, listener, queue, holder };
     });
     try {
       for (const i of instances) for (const job of JOB_DEFINITIONS) await i.queue.define(job.name, job.policy);
+      await Promise.all(instances.map((i) => i.holder.start()));
       await Promise.all(instances.map((i) => i.queue.start({ workers: true })));
       const [{ n }] = await instances[0]!.database.sql<{ n: number }[]>`select count(*)::int as n from pgboss.queue`;
       // Each core queue and its dead-letter queue.
@@ -73,6 +76,7 @@ describe('queue (in process)', () => {
     } finally {
       for (const i of instances) {
         await i.queue.stop();
+        await i.holder.stop();
         await i.listener.close();
         await i.database.close();
       }
