@@ -70,7 +70,7 @@ afterAll(async () => {
   await closeAll();
 });
 
-describe('a worker killed during an S3 multipart upload', () => {
+describe('a worker killed during an S3 multipart upload', { timeout: 120_000 }, () => {
   it('has its open upload aborted by a surviving process; no parts stay', async () => {
     const workers = [await startWorker(), await startWorker()];
     const { job } = await createJob(gw, key, { url: `${server.origin}/large.wav` });

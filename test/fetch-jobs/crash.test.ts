@@ -90,7 +90,8 @@ afterAll(async () => {
   await closeAll();
 });
 
-describe('a worker killed mid-download', () => {
+// Child processes start slowly on a loaded machine: generous limits, no speed asserted but the 30 s bound.
+describe('a worker killed mid-download', { timeout: 120_000 }, () => {
   let survivor: TsChild;
 
   it('resumes the job on another worker within seconds; SUCCESS once, one media item, one webhook, no temp bytes left', async () => {

@@ -9,8 +9,10 @@
 // queue still end it.
 import type PgBoss from 'pg-boss';
 import type postgres from 'postgres';
+import type { Executor } from '../events/publish.js';
 import type { Logger } from '../logger.js';
 import { JOBS_CHANNEL, PGBOSS_SCHEMA } from './boss.js';
+import { pgBossDb } from './sql-adapter.js';
 
 export interface JobLeasesDeps {
   sql: postgres.Sql;
@@ -44,6 +46,12 @@ export class JobLeases {
   /** Ends this process's lease on jobs that finished (completed, failed or handed back) here. */
   async release(ids: string[]): Promise<void> {
     await this.deps.sql`delete from job_leases where job_id = any(${ids}::uuid[]) and holder_id = ${this.deps.holderId}`;
+  }
+
+  /** Whether this process holds the job's lease; the row stays locked (FOR SHARE) until tx ends. */
+  async holds(tx: Executor, jobId: string): Promise<boolean> {
+    const { rows } = await pgBossDb(tx).executeSql('select 1 from job_leases where job_id = $1 and holder_id = $2 for share', [jobId, this.deps.holderId]);
+    return rows.length > 0;
   }
 
   /** The jobs this process holds a lease on now. */

@@ -7,6 +7,7 @@
 // pg-boss, since another worker owns it now.
 import type PgBoss from 'pg-boss';
 import type { Histogram } from 'prom-client';
+import type { Executor } from '../events/publish.js';
 import type { Logger } from '../logger.js';
 
 export interface JobContext {
@@ -17,6 +18,13 @@ export interface JobContext {
   /** 0 on the first attempt. */
   retryCount: number;
   retryLimit: number;
+  /**
+   * Call in the transaction that records the job's outcome: throws (and aborts
+   * the job) unless this process still holds the job's lease, and keeps the
+   * lease from being taken until that transaction ends. A worker presumed
+   * dead, which another worker has taken over from, then records nothing.
+   */
+  fence(tx: Executor): Promise<void>;
 }
 
 export type JobHandler<P> = (payload: P, job: JobContext) => Promise<unknown>;
@@ -56,6 +64,8 @@ interface Running {
 export interface WorkerLeases {
   take(queue: string, ids: string[]): Promise<void>;
   release(ids: string[]): Promise<void>;
+  /** Whether this process holds the job's lease, locking it (FOR SHARE) in tx. */
+  holds(tx: Executor, jobId: string): Promise<boolean>;
 }
 
 export interface WorkerDeps<P> {
@@ -172,7 +182,13 @@ export class QueueWorker<P> {
       const expiry = setTimeout(() => controller.abort(new JobAbortedError('expired', name, job.id)), Number(job.expireInSeconds) * 1000);
       let result: JobResult;
       try {
-        const context: JobContext = { id: job.id, queue: name, signal: controller.signal, retryCount: job.retryCount, retryLimit: job.retryLimit };
+        const fence = async (tx: Executor) => {
+          if (await this.deps.leases.holds(tx, job.id)) return;
+          entry.givenUp ??= 'lost';
+          controller.abort(new JobAbortedError('lost', name, job.id));
+          throw controller.signal.reason;
+        };
+        const context: JobContext = { id: job.id, queue: name, signal: controller.signal, retryCount: job.retryCount, retryLimit: job.retryLimit, fence };
         const handled = handler(job.data, context);
         entry.handled = handled.catch(() => {});
         await untilAborted(handled, controller.signal);

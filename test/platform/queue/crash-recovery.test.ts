@@ -58,7 +58,8 @@ async function firstTakesJob(key: string, env: Record<string, string> = {}) {
   return { id, first, second, firstHolder: first.messages.find((m) => m.event === 'ready')!.holder as string };
 }
 
-describe('a worker that dies mid-job', () => {
+// Child processes start slowly on a loaded machine: generous limits, no speed asserted but the 30 s bound.
+describe('a worker that dies mid-job', { timeout: 120_000 }, () => {
   it("has its job running on another worker within seconds of a SIGKILL, without using a retry", async () => {
     const { database } = gateway.runtime.services;
     const key = 'killed-mid-job';
