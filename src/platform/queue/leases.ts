@@ -5,8 +5,8 @@
 // rather than left until pg-boss's expiry (an hour for downloads). A hand-back
 // uses no retry, since the job did not fail; the loss is counted in the job's
 // output instead, and past maxWorkerLosses in a row (a job that kills its
-// worker) it counts as an ordinary failure, so retries and the dead-letter
-// queue still end it.
+// worker) every further loss counts as an ordinary failure, so retries and the
+// dead-letter queue still end it.
 import type PgBoss from 'pg-boss';
 import type postgres from 'postgres';
 import type { Executor } from '../events/publish.js';
@@ -89,8 +89,9 @@ export class JobLeases {
       this.deps.logger.warn({ queue: orphan.name, job: orphan.id, workerLosses: orphan.losses, handedBack: orphan.losses <= maxWorkerLosses }, 'job lost its worker');
     }
     for (const orphan of failing) {
-      // The same path as a thrown error: retry with backoff, then the dead-letter queue.
-      await boss.fail(orphan.name, orphan.id, { message: `The job's worker died ${orphan.losses} times in a row while running it` });
+      // The same path as a thrown error: retry with backoff, then the dead-letter queue. The count
+      // stays in the output, so every further loss counts as a failure too.
+      await boss.fail(orphan.name, orphan.id, { message: `The job's worker died ${orphan.losses} times in a row while running it`, workerLosses: orphan.losses });
     }
     return orphans;
   }

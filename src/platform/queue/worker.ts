@@ -135,6 +135,8 @@ export class QueueWorker<P> {
           const jobs = await boss.fetch<P>(name, { batchSize: free, includeMetadata: true });
           this.saturated = jobs.length === free;
           if (jobs.length && (await this.lease(jobs))) for (const job of jobs) this.run(job);
+          // This process could not lease (its registration may be gone until the next beat): do not spin.
+          else if (jobs.length) await pause(pollIntervalMs);
         } catch (err) {
           logger.error({ err, queue: name }, 'fetching jobs failed');
         }
