@@ -6,6 +6,7 @@ import { benchStorageMemory, printStorageTable } from './storage-memory.js';
 import { benchThumbnails, printThumbnails } from './thumbnails.js';
 import { benchUploadMemory, printUploadMemory } from './upload-memory.js';
 import { benchFetchIngest, printFetchIngest } from './fetch-ingest.js';
+import { benchRecovery, printRecovery } from './recovery.js';
 
 const only = process.argv.slice(2);
 const wanted = (name: string) => only.length === 0 || only.includes(name);
@@ -29,4 +30,7 @@ if (wanted('thumbnails')) {
 }
 if (wanted('fetch')) {
   printFetchIngest(await benchFetchIngest(Number(process.env.BENCH_FETCH_MB ?? 500)));
+}
+if (wanted('recovery')) {
+  printRecovery(await benchRecovery(Number(process.env.BENCH_RECOVERY_RUNS ?? 5)));
 }

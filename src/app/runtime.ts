@@ -31,7 +31,7 @@ export async function startRuntime(config: Config, mode: Mode, logger: Logger = 
     config.publicUrl = config.publicUrl.replace(/:0$/, `:${config.port}`);
   }
   const database = await openDatabase(config, { log: (line) => logger.debug({ pg: line.trim() }, 'embedded postgres') });
-  const services = createServices({ config, database, logger, metrics: createMetrics() });
+  const services = createServices({ config, database, logger, metrics: createMetrics(), mode });
   const serves = mode !== 'work';
   const works = mode !== 'serve';
   let app: RunningServer | undefined;
@@ -44,11 +44,19 @@ export async function startRuntime(config: Config, mode: Mode, logger: Logger = 
     for (const task of background) await task.stop().catch(() => {});
     await unwatchRevocations?.();
     await services.queue.stop();
+    // Deregistering last: until now this process's leases and temp files were its own.
+    await services.sweeper.stop();
+    await services.holder.stop();
     await services.events.stop();
     await services.listener.close();
     await database.close();
   };
   try {
+    // Before anything that writes: jobs, temp files and uploads are held in this holder's name.
+    await services.holder.start();
+    // Whoever finds a dead process cleans up after it at once; everyone sweeps now and then.
+    services.holder.onTick(async ({ reaped }) => void (reaped && (await services.sweeper.run())));
+    void services.sweeper.start();
     await registerJobs(services, { work: works });
     // Every mode sends jobs; only work/all fetch them.
     await services.queue.start({ workers: works });

@@ -4,7 +4,7 @@
 // object's details, or FAILED; the callback rides the webhook delivery.
 import { createGzip } from 'node:zlib';
 import { defineJob } from '../platform/queue/define-job.js';
-import type { JobContext } from '../platform/queue/worker.js';
+import { JobAbortedError, type JobContext } from '../platform/queue/worker.js';
 import { runAttempt } from '../jobs/attempt.js';
 import { transfer } from '../jobs/transfer.js';
 import type { DownloadTaskService } from './service.js';
@@ -26,7 +26,7 @@ export async function runDownloadTask(service: DownloadTaskService, payload: { a
     logger: deps.logger,
     maxBytes,
     begin: () => service.begin(payload.accountId, payload.downloadTaskId),
-    fail: async (row, error) => void (await service.fail(row, error)),
+    fail: async (row, error) => void (await service.fail(row, error, (tx) => job.fence(tx))),
     run: async (row) => {
       const driver = service.driverFor(row);
       const result = await transfer({
@@ -46,9 +46,10 @@ export async function runDownloadTask(service: DownloadTaskService, payload: { a
       });
       let done;
       try {
-        done = await service.succeed(row, result.key, result.stored, result.contentType, result.received);
+        done = await service.succeed(row, result.key, result.stored, result.contentType, result.received, (tx) => job.fence(tx));
       } catch (err) {
-        await driver.delete(result.key).catch(() => {});
+        // Taken over: the key is the other attempt's now.
+        if (!(err instanceof JobAbortedError && err.reason === 'lost')) await driver.delete(result.key).catch(() => {});
         throw err;
       }
       // Cancelled between the last byte and the commit: the object has no owner.

@@ -201,7 +201,8 @@ export class DownloadTaskService {
     });
   }
 
-  succeed(row: DownloadTaskRow, key: string, stored: PutResult, contentType: string, received: number): Promise<DownloadTaskRow | undefined> {
+  /** `fence` (the job's lease check) runs in the recording transaction: a worker taken over from records nothing. */
+  succeed(row: DownloadTaskRow, key: string, stored: PutResult, contentType: string, received: number, fence?: (tx: Tx) => Promise<void>): Promise<DownloadTaskRow | undefined> {
     const result: DownloadTaskResult = {
       url: `${row.destinationUrl}${key}`,
       key,
@@ -211,19 +212,20 @@ export class DownloadTaskService {
       etag: stored.etag,
       sha256: stored.sha256,
     };
-    return this.finish(row, ['IN_PROGRESS'], { status: 'SUCCESS', objectKey: key, result, bytesReceived: received, bytesTotal: received, errorCode: null, errorMessage: null });
+    return this.finish(row, ['IN_PROGRESS'], { status: 'SUCCESS', objectKey: key, result, bytesReceived: received, bytesTotal: received, errorCode: null, errorMessage: null }, fence);
   }
 
-  fail(row: DownloadTaskRow, error: JobError): Promise<DownloadTaskRow | undefined> {
-    return this.finish(row, ['IN_PROGRESS'], { status: 'FAILED', errorCode: error.code, errorMessage: error.message });
+  fail(row: DownloadTaskRow, error: JobError, fence?: (tx: Tx) => Promise<void>): Promise<DownloadTaskRow | undefined> {
+    return this.finish(row, ['IN_PROGRESS'], { status: 'FAILED', errorCode: error.code, errorMessage: error.message }, fence);
   }
 
-  private finish(row: Pick<DownloadTaskRow, 'accountId' | 'id'>, from: DownloadTaskState[], changes: Partial<DownloadTaskRow> & { status: 'SUCCESS' | 'FAILED' }): Promise<DownloadTaskRow | undefined> {
+  private finish(row: Pick<DownloadTaskRow, 'accountId' | 'id'>, from: DownloadTaskState[], changes: Partial<DownloadTaskRow> & { status: 'SUCCESS' | 'FAILED' }, fence?: (tx: Tx) => Promise<void>): Promise<DownloadTaskRow | undefined> {
     return this.store.move({
       accountId: row.accountId,
       id: row.id,
       from,
       set: { ...changes, stage: 'DONE', finishedAt: new Date() },
+      prepare: fence && (async (tx) => void (await fence(tx))),
       after: (tx, done) => this.callBack(tx, done),
     });
   }

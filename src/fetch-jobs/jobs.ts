@@ -2,7 +2,7 @@
 // the extractors → the job core's transfer (MIME gate, storage, progress and
 // cancel) → SUCCESS with a MediaItem, in one transaction with its webhook.
 import { defineJob } from '../platform/queue/define-job.js';
-import type { JobContext } from '../platform/queue/worker.js';
+import { JobAbortedError, type JobContext } from '../platform/queue/worker.js';
 import { runAttempt } from '../jobs/attempt.js';
 import { transfer } from '../jobs/transfer.js';
 import type { UrlMetadata } from './extractors/types.js';
@@ -27,7 +27,7 @@ export async function runFetchJob(service: FetchJobService, payload: { accountId
     logger: deps.logger,
     maxBytes,
     begin: () => service.begin(payload.accountId, payload.fetchJobId),
-    fail: async (row, error) => void (await service.fail(row, error)),
+    fail: async (row, error) => void (await service.fail(row, error, (tx) => job.fence(tx))),
     run: async (row) => {
       const key = fetchObjectKey(row);
       const meta = emptyMetadata(row.url);
@@ -54,6 +54,8 @@ export async function runFetchJob(service: FetchJobService, payload: { accountId
       let done;
       try {
         done = await service.finish(row, ['RUNNING'], { status: 'SUCCESS', bytesReceived: stored.size, bytesTotal: stored.size, errorCode: null, errorMessage: null }, async (tx) => {
+          // Presumed dead and taken over: the other worker's attempt records the outcome.
+          await job.fence(tx);
           const item = await deps.mediaItems.createFromStoredObject(tx, {
             accountId: row.accountId, objectKey: key, storageLocation: driver.location, storeId: driver.storeId, size: stored.size, etag: stored.etag, sha256: stored.sha256,
             mimeType, originalFileName: fileName, width: meta.width, height: meta.height, title: meta.title, description: meta.description,
@@ -61,7 +63,8 @@ export async function runFetchJob(service: FetchJobService, payload: { accountId
           return { mediaItemId: item.id, fileName, metadata: { ...meta, mimeType, size: stored.size, fileName } satisfies UrlMetadata };
         });
       } catch (err) {
-        await driver.delete(key).catch(() => {});
+        // Taken over: the key is the other attempt's now.
+        if (!(err instanceof JobAbortedError && err.reason === 'lost')) await driver.delete(key).catch(() => {});
         throw err;
       }
       // Cancelled between the last byte and the commit: the object has no owner.

@@ -235,8 +235,9 @@ export class FetchJobService {
     });
   }
 
-  fail(row: FetchJobRow, error: JobError): Promise<FetchJobRow | undefined> {
-    return this.finish(row, ['RUNNING'], { status: 'FAILED', errorCode: error.code, errorMessage: error.message });
+  /** `fence` (the job's lease check) runs in the recording transaction: a worker taken over from records nothing. */
+  fail(row: FetchJobRow, error: JobError, fence?: (tx: Tx) => Promise<void>): Promise<FetchJobRow | undefined> {
+    return this.finish(row, ['RUNNING'], { status: 'FAILED', errorCode: error.code, errorMessage: error.message }, fence && (async (tx) => (await fence(tx), {})));
   }
 
   private async notifyWebhook(tx: Tx, row: FetchJobRow): Promise<void> {

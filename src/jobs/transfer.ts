@@ -4,6 +4,7 @@
 // stays flat whatever the size. When it throws, nothing is left in storage.
 import { pipeline, type Readable, type Transform } from 'node:stream';
 import { parseContentLengthOrRange, safeFetch, type EgressPolicy, type SafeResponse } from '../platform/net/index.js';
+import { JobAbortedError } from '../platform/queue/worker.js';
 import type { PutResult, StorageDriver } from '../platform/storage/driver.js';
 import { CancelledError } from './failures.js';
 import { MimeGate, type Sniffed } from './gate.js';
@@ -95,7 +96,9 @@ export async function transfer(request: TransferRequest): Promise<TransferResult
     clearInterval(ticker);
     await ticking;
     // A put that completed just before the cancel still left an object; a failed put leaves none.
-    if (stored && key) await request.driver.delete(key).catch((e: unknown) => request.warn?.(e));
+    // A job taken over by another worker writes the same key: that object is the other attempt's.
+    const takenOver = request.signal.reason instanceof JobAbortedError && request.signal.reason.reason === 'lost';
+    if (stored && key && !takenOver) await request.driver.delete(key).catch((e: unknown) => request.warn?.(e));
     throw controller.signal.aborted ? controller.signal.reason : err;
   } finally {
     request.signal.removeEventListener('abort', onJobAbort);

@@ -81,6 +81,11 @@ const variables = {
   RATE_LIMIT_FETCH_BURST: burst.optional(),
   MAX_SOCKETS_PER_KEY: z.coerce.number().int().min(1).max(1_000_000).optional(),
   API_KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
+  JOB_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(60).optional(),
+  JOB_STALE_SECONDS: z.coerce.number().int().min(3).max(3600).optional(),
+  JOB_MAX_WORKER_LOSSES: z.coerce.number().int().min(0).max(100).optional(),
+  SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).optional(),
+  TEMP_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).optional(),
 } as const;
 
 // PROXY_<ISO country code>: the HTTP CONNECT proxy a download task for that country leaves through.
@@ -161,6 +166,15 @@ export interface Config {
   egress: { proxies: Record<string, string>; defaultProxy?: string; allowDirect: boolean };
   /** Whether accounts may list file:// download destinations (the operator's disk). */
   allowFileDestinations: boolean;
+  /**
+   * How a dead process is noticed: every process beats every heartbeatSeconds;
+   * one whose database session is gone is dead after two missed beats, one
+   * whose beats stopped (hung, cut off) after staleSeconds. Its jobs are then
+   * handed back without using a retry, at most maxWorkerLosses times in a row.
+   */
+  liveness: { heartbeatSeconds: number; staleSeconds: number; maxWorkerLosses: number };
+  /** Temp files and upload spools: swept every intervalSeconds; untouched for maxAgeSeconds means abandoned. */
+  sweep: { intervalSeconds: number; maxAgeSeconds: number };
 }
 
 const KiB = 1024;
@@ -191,6 +205,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const listenPort = r.PORT ?? 4000;
   const dataDir = path.resolve(r.DATA_DIR ?? './.data');
   const maxUploadBytes = r.MAX_UPLOAD_BYTES ?? 5 * GiB;
+  const heartbeatSeconds = r.JOB_HEARTBEAT_SECONDS ?? 3;
+  const staleSeconds = r.JOB_STALE_SECONDS ?? 30;
+  // Two missed beats must not look stale, or a slow beat would hand live jobs back.
+  if (staleSeconds < 3 * heartbeatSeconds) {
+    throw new ConfigError('JOB_STALE_SECONDS', `(${staleSeconds}): must be at least 3 × JOB_HEARTBEAT_SECONDS (${3 * heartbeatSeconds})`);
+  }
   return {
     host,
     port: listenPort,
@@ -234,5 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxSocketsPerKey: r.MAX_SOCKETS_PER_KEY ?? 100,
     },
     apiKeyCacheTtlSeconds: r.API_KEY_CACHE_TTL_SECONDS ?? 10,
+    liveness: { heartbeatSeconds, staleSeconds, maxWorkerLosses: r.JOB_MAX_WORKER_LOSSES ?? 3 },
+    sweep: { intervalSeconds: r.SWEEP_INTERVAL_SECONDS ?? 60, maxAgeSeconds: r.TEMP_MAX_AGE_SECONDS ?? 3600 },
   };
 }

@@ -12,9 +12,11 @@ import type { EventBridge } from './events/bridge.js';
 import type { PgListener } from './events/listener.js';
 import type { Metrics } from './http/metrics.js';
 import type { ImageWork } from './images/work.js';
+import type { LeaseHolder } from './leases/holder.js';
 import type { Logger } from './logger.js';
 import type { JobQueue } from './queue/queue.js';
 import type { Storage } from './storage/setup.js';
+import type { StorageSweeper } from './storage/sweeper.js';
 import type { UsageService } from './usage/service.js';
 
 export interface ReadinessCheck {
@@ -40,6 +42,10 @@ export interface PlatformServices {
   usage: UsageService;
   /** Decoding images within this process's concurrency, byte and pixel caps. */
   images: ImageWork;
+  /** This process as a lease holder: its heartbeat, and the reaping of dead processes. */
+  holder: LeaseHolder;
+  /** Removes temp files, spool files and multipart uploads that dead or failed writes left. */
+  sweeper: StorageSweeper;
   readiness: ReadinessCheck[];
 }
 

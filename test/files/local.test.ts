@@ -213,7 +213,7 @@ describe('files on local storage', () => {
     await gw.runtime.services.storage.driver.put(row.objectKey, Readable.from([png]));
     await files.completeUpload(accountId, up.file.id);
     // The queued job races two more runs of the same work order, as after a crash and a retry.
-    const job = (n: number) => ({ id: `manual-${n}`, queue: 'file-process', signal: new AbortController().signal, retryCount: 0, retryLimit: 5 });
+    const job = (n: number) => ({ id: `manual-${n}`, queue: 'file-process', signal: new AbortController().signal, retryCount: 0, retryLimit: 5, fence: async () => {} });
     await Promise.all([processFile(files, { accountId, fileId: up.file.id }, job(1)), processFile(files, { accountId, fileId: up.file.id }, job(2))]);
     const file = await waitForFile(gw, headers, up.file.id);
     expect(file.status).toBe('READY');

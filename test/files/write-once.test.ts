@@ -108,7 +108,7 @@ describe('signed upload links write once: racing processing attempts', () => {
     const up = await createUpload(gw, headers, { contentType: 'image/png', fileSize: png.length });
     await storage.driver.put(stagingKey(accountId, up.file.id), Readable.from([png]), { contentType: 'image/png' });
     await files.completeUpload(accountId, up.file.id);
-    const job = (n: number) => ({ id: `race-${n}`, queue: 'file-process', signal: new AbortController().signal, retryCount: 0, retryLimit: 3 });
+    const job = (n: number) => ({ id: `race-${n}`, queue: 'file-process', signal: new AbortController().signal, retryCount: 0, retryLimit: 3, fence: async () => {} });
 
     // Attempt A copies the PNG to the file's key, then waits for the image slot the test holds.
     let freeSlot!: () => void;

@@ -24,6 +24,12 @@ describe('configuration', () => {
     ['MAX_UNAUTHENTICATED_MESSAGE_BYTES', '10'],
     ['MAX_VARIABLE_DEPTH', '1'],
     ['MAX_UPLOAD_FILES', 'many'],
+    ['JOB_HEARTBEAT_SECONDS', '0'],
+    // Under 3 × the default heartbeat: a slow beat would look like a dead process.
+    ['JOB_STALE_SECONDS', '5'],
+    ['JOB_MAX_WORKER_LOSSES', '-1'],
+    ['SWEEP_INTERVAL_SECONDS', 'often'],
+    ['TEMP_MAX_AGE_SECONDS', '0'],
   ])('a bad %s is refused with a message naming it', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrowError(new RegExp(variable));

@@ -24,10 +24,10 @@ export function tempDir(prefix = 'mg-test-'): string {
   return dir;
 }
 
-export async function startTestGateway(options: { mode?: Mode; env?: Record<string, string>; databaseUrl?: string } = {}): Promise<TestGateway> {
+export async function startTestGateway(options: { mode?: Mode; env?: Record<string, string>; databaseUrl?: string; dataDir?: string } = {}): Promise<TestGateway> {
   const database = options.databaseUrl ? undefined : await createTestDatabase();
   const databaseUrl = options.databaseUrl ?? database!.url;
-  const dataDir = tempDir();
+  const dataDir = options.dataDir ?? tempDir();
   const config = loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...options.env });
   const runtime = await startRuntime(config, options.mode ?? 'all', createLogger({ logLevel: process.env.TEST_LOG_LEVEL as never ?? 'silent' }));
   const url = runtime.app?.url ?? '';

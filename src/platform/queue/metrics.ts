@@ -34,7 +34,7 @@ export function registerQueueMetrics(registry: Registry, sql: postgres.Sql, queu
   return {
     jobDuration: new Histogram({
       name: 'media_gateway_job_duration_seconds',
-      help: 'Job handler run time by queue and result (completed, retry, dead_letter, handed_back)',
+      help: 'Job handler run time by queue and result (completed, retry, dead_letter, handed_back, lost: taken over after this process was presumed dead)',
       labelNames: ['queue', 'result'],
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900],
       registers: [registry],

@@ -1,12 +1,15 @@
 // Typed sending and working on the pg-boss queues, with instant wake-ups over
-// LISTEN/NOTIFY and a graceful stop that hands unfinished jobs back.
+// LISTEN/NOTIFY, a graceful stop that hands unfinished jobs back, and leases
+// that hand back the jobs of a worker that died (leases.ts).
 import type PgBoss from 'pg-boss';
 import type postgres from 'postgres';
 import type { Registry } from 'prom-client';
 import { notify, type Executor } from '../events/publish.js';
 import type { PgListener } from '../events/listener.js';
+import type { LeaseHolder } from '../leases/holder.js';
 import type { Logger } from '../logger.js';
 import { createBoss, JOBS_CHANNEL, PGBOSS_SCHEMA } from './boss.js';
+import { JobLeases } from './leases.js';
 import { registerQueueMetrics, type QueueMetrics } from './metrics.js';
 import type { JobDefinition } from './define-job.js';
 import { DEFAULT_QUEUE_POLICY, deadLetterOf, type PayloadOf, type QueueName, type QueuePolicy } from './registry.js';
@@ -49,6 +52,11 @@ export interface QueueDeps {
   logger: Logger;
   registry: Registry;
   defaultConcurrency: number;
+  /** This process; the jobs its workers run are leased to it. */
+  holder: LeaseHolder;
+  maxWorkerLosses: number;
+  /** An active job without a lease for this long is an orphan (normally a lease follows its fetch within milliseconds). */
+  orphanGraceSeconds: number;
 }
 
 export class JobQueue {
@@ -56,6 +64,8 @@ export class JobQueue {
   private readonly policies = new Map<string, QueuePolicy>();
   private readonly workers = new Map<string, QueueWorker<any>>();
   private unlisten: (() => Promise<void>) | undefined;
+  private offTick: (() => void) | undefined;
+  readonly leases: JobLeases;
   private runWorkers = false;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -63,6 +73,13 @@ export class JobQueue {
 
   constructor(private readonly deps: QueueDeps) {
     this.metrics = registerQueueMetrics(deps.registry, deps.sql, () => [...this.policies.keys()].flatMap((n) => [n, deadLetterOf(n)]));
+    this.leases = new JobLeases({
+      sql: deps.sql,
+      holderId: deps.holder.id,
+      logger: deps.logger,
+      graceSeconds: deps.orphanGraceSeconds,
+      maxWorkerLosses: deps.maxWorkerLosses,
+    });
   }
 
   /** Declares a queue; created at start, or now if already started. Every process declares every queue so any may send. */
@@ -88,10 +105,13 @@ export class JobQueue {
       this.boss = boss;
       await this.ensureQueues(boss, [...this.policies]);
       if (!options.workers) return;
+      await this.ensureOrphanIndex();
       this.unlisten = await this.deps.listener.subscribe(JOBS_CHANNEL, (payload) => this.onWakeUp(payload));
       // Notifications sent while the LISTEN connection was down are lost: look at every queue.
       this.deps.listener.onListening(() => this.workers.forEach((w) => w.wake()));
       for (const worker of this.workers.values()) worker.start(boss);
+      // Every worker process checks its own leases and hands back other workers' orphans on each heartbeat.
+      this.offTick = this.deps.holder.onTick(() => this.checkLeases());
     })();
     return this.starting;
   }
@@ -111,17 +131,41 @@ export class JobQueue {
     const current = async () => new Map((await boss.getQueues()).map((q) => [q.name, q]));
     const stale = (existing: Map<string, PgBoss.QueueResult>) => wanted.filter((q) => !sameOptions(existing.get(q.name), q));
     if (!stale(await current()).length) return;
-    const conn = await this.deps.sql.reserve();
-    try {
-      await conn`select pg_advisory_lock(hashtext('media-gateway:pgboss-queues'))`;
+    await this.withQueueLock(async () => {
       for (const queue of stale(await current())) {
         await boss.createQueue(queue.name, queue);
         await boss.updateQueue(queue.name, queue);
       }
+    });
+  }
+
+  /** Runs schema changes to pgboss under one cluster-wide advisory lock. */
+  private async withQueueLock(work: (conn: postgres.ReservedSql) => Promise<void>): Promise<void> {
+    const conn = await this.deps.sql.reserve();
+    try {
+      await conn`select pg_advisory_lock(hashtext('media-gateway:pgboss-queues'))`;
+      await work(conn);
     } finally {
       await conn`select pg_advisory_unlock(hashtext('media-gateway:pgboss-queues'))`.catch(() => {});
       conn.release();
     }
+  }
+
+  private async ensureOrphanIndex(): Promise<void> {
+    if (await JobLeases.hasIndex(this.deps.sql)) return;
+    await this.withQueueLock(async (conn) => {
+      if (!(await JobLeases.hasIndex(conn))) await JobLeases.createIndex(conn);
+    });
+  }
+
+  /** Stops local jobs whose lease is gone, then hands back jobs whose worker is gone. */
+  async checkLeases(): Promise<void> {
+    const boss = this.boss;
+    if (!boss || this.stopping) return;
+    const asOf = performance.now();
+    const held = await this.leases.held();
+    for (const worker of this.workers.values()) worker.loseUnheld(held, asOf);
+    await this.leases.handBackOrphans(boss);
   }
 
   private requireBoss(): PgBoss {
@@ -157,6 +201,7 @@ export class JobQueue {
       logger: this.deps.logger,
       duration: this.metrics.jobDuration,
       handBack: (queueName, ids) => this.handBack(queueName, ids),
+      leases: this.leases,
     });
     this.workers.set(name, worker);
     if (this.boss && this.runWorkers && !this.stopping) worker.start(this.boss);
@@ -178,9 +223,10 @@ export class JobQueue {
       .executeSql(
         `with handed as (
            update ${PGBOSS_SCHEMA}.job set state = 'retry', start_after = now(), started_on = null
-           where name = $1 and id = any($2::uuid[]) and state = 'active' returning 1)
+           where name = $1 and id = any($2::uuid[]) and state = 'active' returning 1),
+         released as (delete from job_leases where job_id = any($2::uuid[]) and holder_id = $3)
          select pg_notify('${JOBS_CHANNEL}', $1) from handed limit 1`,
-        [name, ids],
+        [name, ids, this.deps.holder.id],
       );
     this.deps.logger.info({ queue: name, jobs: ids.length }, 'handed unfinished jobs back');
   }
@@ -189,6 +235,7 @@ export class JobQueue {
   stop(options: { timeoutMs?: number } = {}): Promise<void> {
     this.stopping ??= (async () => {
       await this.starting?.catch(() => {});
+      this.offTick?.();
       await this.unlisten?.();
       await Promise.all([...this.workers.values()].map((w) => w.stop(options.timeoutMs ?? 10_000)));
       await this.boss?.stop({ graceful: false, close: true });

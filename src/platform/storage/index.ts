@@ -10,13 +10,15 @@ export interface StorageDeps {
   signingSecret: string;
   s3?: S3Options;
   gcs?: GcsOptions;
+  /** This process's lease-holder id: names local temp files so a sweeper knows whose they are. */
+  owner?: string;
 }
 
 export function createStorageDriver(storageUrl: string, deps: StorageDeps): StorageDriver {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(storageUrl)?.[1]?.toLowerCase();
   switch (scheme) {
     case 'file':
-      return new LocalStorageDriver(storageUrl, { publicUrl: deps.publicUrl, signingSecret: deps.signingSecret });
+      return new LocalStorageDriver(storageUrl, { publicUrl: deps.publicUrl, signingSecret: deps.signingSecret, owner: deps.owner });
     case 's3':
       return new S3StorageDriver(storageUrl, deps.s3);
     case 'gs':

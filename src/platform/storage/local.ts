@@ -2,7 +2,9 @@
 //
 // Layout under the root:  data/<key>        the bytes
 //                         meta/<key>.json   size, etag (md5), sha256, type
-//                         .tmp/             in-flight writes (same file system)
+//                         .tmp/             in-flight writes (same file system),
+//                                           named <owner>~<uuid>.* so a sweeper can
+//                                           tell a dead process's leftovers at once
 // Metadata lives in its own tree so no key can collide with a sidecar name.
 // A put becomes visible by rename (data first, then meta), so readers never see
 // a half-written object; head reads only the small meta file.
@@ -36,6 +38,8 @@ export interface LocalDriverOptions {
   signingSecret: string;
   /** ms clock; tests inject one to exercise expiry */
   now?: () => number;
+  /** This process's lease-holder id, the prefix of its temp files (see sweeper.ts). */
+  owner?: string;
 }
 
 interface StoredMeta {
@@ -92,7 +96,7 @@ export class LocalStorageDriver implements StorageDriver {
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
     assertValidKey(key);
     await mkdir(this.tempDir, { recursive: true });
-    const id = randomUUID();
+    const id = tempName(this.options.owner);
     const tmpData = path.join(this.tempDir, `${id}.data`);
     const tmpMeta = path.join(this.tempDir, `${id}.json`);
     const hasher = new HashingStream({ maxBytes: options.maxBytes, md5: true });
@@ -234,6 +238,13 @@ export class LocalStorageDriver implements StorageDriver {
     await access(this.root, fsConstants.R_OK | fsConstants.W_OK);
   }
 }
+
+/** `<owner>~<uuid>`, or a bare uuid when the process has no lease holder. */
+export function tempName(owner: string | undefined): string {
+  return owner ? `${owner}${TEMP_OWNER_SEPARATOR}${randomUUID()}` : randomUUID();
+}
+
+export const TEMP_OWNER_SEPARATOR = '~';
 
 // Another key's directory in the way means this key does not exist either.
 function ignoreNotDir(err: unknown): void {

@@ -26,6 +26,7 @@ import type {
   StorageDriver,
 } from './driver.js';
 import { InvalidRangeError, ObjectNotFoundError } from './errors.js';
+import type { MultipartLedger } from './multipart-ledger.js';
 import { HashingStream } from './hashing.js';
 import { SEVEN_DAYS_SECONDS, assertExpiry, assertRangeShape, assertValidKey, attachmentDisposition, normalisePrefix } from './keys.js';
 
@@ -35,6 +36,8 @@ export interface S3Options {
   forcePathStyle?: boolean;
   /** otherwise the SDK's default provider chain */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Where open multipart uploads are written down, so another process can abort a dead one's. */
+  ledger?: MultipartLedger;
 }
 
 // 8 MiB parts, at most 3 in flight: a put holds ~24 MiB whatever the object size.
@@ -70,6 +73,7 @@ export class S3StorageDriver implements StorageDriver {
   readonly bucket: string;
   readonly prefix: string;
   readonly client: S3Client;
+  private ledger: MultipartLedger | undefined;
 
   constructor(
     readonly location: string,
@@ -85,6 +89,46 @@ export class S3StorageDriver implements StorageDriver {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
+    if (options.ledger) this.recordMultipartUploads(options.ledger);
+  }
+
+  // Every multipart upload on this client, lib-storage's included, is written
+  // down before its first part goes out and crossed out once completed or aborted.
+  private recordMultipartUploads(ledger: MultipartLedger): void {
+    this.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const input = args.input as { Key?: string; UploadId?: string };
+        if (context.commandName === 'CreateMultipartUploadCommand') {
+          const uploadId = (result.output as { UploadId?: string }).UploadId;
+          if (uploadId) {
+            await ledger.opened(this.location, input.Key ?? '', uploadId).catch(async (err: unknown) => {
+              // Unrecorded parts could outlive a crash: do not send any.
+              await this.abortMultipartUpload(input.Key ?? '', uploadId).catch(() => {});
+              throw err;
+            });
+          }
+        } else if (context.commandName === 'CompleteMultipartUploadCommand' || context.commandName === 'AbortMultipartUploadCommand') {
+          await ledger.closed(this.location, input.UploadId ?? '').catch(() => {});
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'multipartLedger' },
+    );
+    this.ledger = ledger;
+  }
+
+  /** Aborts an upload by its full object key; one that is already gone counts as aborted. */
+  async abortMultipartUpload(objectKey: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: uploadId }));
+    } catch (err) {
+      if (statusOf(err) === 404) {
+        await this.ledger?.closed(this.location, uploadId).catch(() => {});
+        return;
+      }
+      throw err;
+    }
   }
 
   private objectKey(key: string): string {
@@ -125,9 +169,10 @@ export class S3StorageDriver implements StorageDriver {
   // AbortIncompleteMultipartUpload lifecycle rule as a backstop.
   private async abortLeftovers(Key: string, uploadId: string | undefined): Promise<void> {
     if (!uploadId) return;
-    await this.client
-      .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId }))
-      .catch(() => undefined);
+    await this.abortMultipartUpload(Key, uploadId).catch(async () => {
+      // Left in the ledger without an owner: the sweeper tries again.
+      await this.ledger?.abandoned(this.location, uploadId).catch(() => {});
+    });
   }
 
   async head(key: string): Promise<ObjectHead | null> {

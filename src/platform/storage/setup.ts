@@ -8,6 +8,7 @@ import type { PutResult, StorageDriver } from './driver.js';
 import { createStorageDriver, type StorageDeps } from './index.js';
 import { LocalStorageDriver } from './local.js';
 import { createLocalObjectRoute, type NodeRouteHandler } from './local-route.js';
+import type { MultipartLedger } from './multipart-ledger.js';
 
 export interface DestinationEndpoint {
   url: string;
@@ -53,11 +54,19 @@ export function resolveSigningSecret(config: Pick<Config, 'signingSecret' | 'dat
   }
 }
 
-export function createStorage(config: Config): Storage {
+export interface StorageOwnership {
+  /** This process's lease-holder id (local temp file names). */
+  owner?: string;
+  /** Where S3 multipart uploads are written down while open. */
+  ledger?: MultipartLedger;
+}
+
+export function createStorage(config: Config, ownership: StorageOwnership = {}): Storage {
   const deps: StorageDeps = {
     publicUrl: config.publicUrl,
     signingSecret: resolveSigningSecret(config),
-    s3: { endpoint: config.s3.endpoint, region: config.s3.region, forcePathStyle: config.s3.forcePathStyle },
+    owner: ownership.owner,
+    s3: { endpoint: config.s3.endpoint, region: config.s3.region, forcePathStyle: config.s3.forcePathStyle, ledger: ownership.ledger },
     gcs: { apiEndpoint: config.gcs.emulatorHost && !/^https?:\/\//.test(config.gcs.emulatorHost) ? `http://${config.gcs.emulatorHost}` : config.gcs.emulatorHost },
   };
   const drivers = new Map<string, StorageDriver>();

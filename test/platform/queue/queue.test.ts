@@ -6,12 +6,22 @@ import { connectDatabase } from '../../../src/platform/db/client.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { JOB_DEFINITIONS } from '../../../src/app/jobs.js';
 import { JobQueue } from '../../../src/platform/queue/queue.js';
+import { LeaseHolder } from '../../../src/platform/leases/holder.js';
 import { Registry } from 'prom-client';
 import { createTestDatabase } from '../../support/db.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 import { ECHO_POLICY, ECHO_QUEUE } from '../../support/echo-queue.js';
 
+declare module '../../../src/platform/queue/registry.js' {
+  interface QueuePayloads {
+    'test-fence': { key: string };
+  }
+}
+
 let gateway: TestGateway;
+const fenced: { attempt: number; outcome: string }[] = [];
+let releaseFirstAttempt!: () => void;
+const firstAttemptMayFinish = new Promise<void>((resolve) => (releaseFirstAttempt = resolve));
 const ran: { key: string; retryCount: number }[] = [];
 const waiters = new Map<string, () => void>();
 
@@ -21,8 +31,22 @@ function ranKey(key: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  gateway = await startTestGateway({ mode: 'all' });
-  const { queue } = gateway.runtime.services;
+  gateway = await startTestGateway({ mode: 'all', env: { JOB_HEARTBEAT_SECONDS: '1', JOB_STALE_SECONDS: '3' } });
+  const { queue, database } = gateway.runtime.services;
+  await queue.define('test-fence', { retryLimit: 2, retryDelay: 1, expireInSeconds: 60 });
+  let attempts = 0;
+  queue.work('test-fence', async (_payload, job) => {
+    const attempt = ++attempts;
+    if (attempt === 1) await firstAttemptMayFinish;
+    // Records its outcome the way a domain does: in a transaction that checks the lease first.
+    await database.db.transaction(async (tx) => {
+      await job.fence(tx);
+      fenced.push({ attempt, outcome: 'recorded' });
+    }).catch((err: Error) => {
+      fenced.push({ attempt, outcome: err.message });
+      throw err;
+    });
+  });
   await queue.define(ECHO_QUEUE, ECHO_POLICY);
   queue.work(ECHO_QUEUE, async (payload, job) => {
     ran.push({ key: payload.key, retryCount: job.retryCount });
@@ -61,11 +85,13 @@ describe('queue (in process)', () => {
     const instances = [0, 1, 2, 3].map(() => {
       const database = connectDatabase(fresh.url, { max: 2 });
       const listener = new PgListener(fresh.url, logger);
-      const queue = new JobQueue({ databaseUrl: fresh.url, sql: database.sql, listener, logger, registry: new Registry(), defaultConcurrency: 1 });
-      return { database, listener, queue };
+      const holder = new LeaseHolder({ databaseUrl: fresh.url, sql: database.sql, logger, liveness: { heartbeatSeconds: 3, staleSeconds: 30, maxWorkerLosses: 3 }, mode: 'work' });
+      const queue = new JobQueue({ databaseUrl: fresh.url, sql: database.sql, listener, logger, registry: new Registry(), defaultConcurrency: 1, holder, maxWorkerLosses: 3, orphanGraceSeconds: 3 });
+      return { database, listener, queue, holder };
     });
     try {
       for (const i of instances) for (const job of JOB_DEFINITIONS) await i.queue.define(job.name, job.policy);
+      await Promise.all(instances.map((i) => i.holder.start()));
       await Promise.all(instances.map((i) => i.queue.start({ workers: true })));
       const [{ n }] = await instances[0]!.database.sql<{ n: number }[]>`select count(*)::int as n from pgboss.queue`;
       // Each core queue and its dead-letter queue.
@@ -73,6 +99,7 @@ describe('queue (in process)', () => {
     } finally {
       for (const i of instances) {
         await i.queue.stop();
+        await i.holder.stop();
         await i.listener.close();
         await i.database.close();
       }
@@ -113,6 +140,26 @@ describe('queue (in process)', () => {
     const second = await queue.send('storage-delete', { accountId: 'a', storage: 'local', key: 'k' }, { singletonKey: 'same', singletonSeconds: 3600, startAfter: 3600 });
     expect(first).toBeTruthy();
     expect(second).toBeNull();
+  });
+
+  it('fences a worker whose lease was taken: it records nothing, and the job runs again without a retry', async () => {
+    const { queue, database } = gateway.runtime.services;
+    const id = (await queue.send('test-fence', { key: 'fenced' }))!;
+    const lease = async () => (await database.sql`select 1 from job_leases where job_id = ${id}`).length;
+    for (let i = 0; i < 100 && !(await lease()); i++) await new Promise((r) => setTimeout(r, 50));
+    // As if another process had declared this one dead while the attempt ran.
+    await database.sql`delete from job_leases where job_id = ${id}`;
+    releaseFirstAttempt();
+    let row: { state: string; retry_count: number } | undefined;
+    for (let i = 0; i < 200 && row?.state !== 'completed'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      [row] = await database.sql<{ state: string; retry_count: number }[]>`select state, retry_count from pgboss.job where id = ${id}`;
+    }
+    expect(row).toEqual({ state: 'completed', retry_count: 0 });
+    expect(fenced).toEqual([
+      { attempt: 1, outcome: expect.stringMatching(/taken over by another worker/) },
+      { attempt: 2, outcome: 'recorded' },
+    ]);
   });
 
   it('reports queue depth and job durations on /metrics', async () => {
