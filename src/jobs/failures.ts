@@ -3,6 +3,7 @@
 // retried, policy refusals, 4xx, wrong types and oversize never are.
 import { FetchAbortedError, FetchError, HttpStatusError, ResponseTooLargeError, UrlNotAllowedError } from '../platform/net/index.js';
 import { ObjectTooLargeError } from '../platform/storage/errors.js';
+import { AppError } from '../platform/errors.js';
 
 /** A failure of the job itself, decided by us rather than by the network. */
 export class JobFailure extends Error {
@@ -37,6 +38,8 @@ export function describeFailure(err: unknown, maxBytes: number): JobError {
   if (err instanceof UrlNotAllowedError) return { code: 'URL_NOT_ALLOWED', message: err.message, transient: false };
   if (err instanceof FetchAbortedError) return { code: 'CANCELLED', message: 'The transfer was stopped', transient: false };
   if (err instanceof FetchError) return { code: err.code, message: err.message, transient: err.transient };
+  // A rule the job breaks (e.g. its country lost its egress proxy): the same answer next time.
+  if (err instanceof AppError) return { code: err.code, message: err.message, transient: false };
   // Our own bugs and storage hiccups: worth another attempt, never a stack trace to the client.
   return { code: 'INTERNAL', message: 'The job failed unexpectedly', transient: true };
 }

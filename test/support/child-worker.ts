@@ -17,7 +17,7 @@ const report = (message: Record<string, unknown>) => process.stdout.write(JSON.s
 
 const ownDataDir = !process.env.DATA_DIR;
 const dataDir = process.env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mg-child-worker-'));
-const PASSED = /^(JOB_|SWEEP_|TEMP_|STORAGE_URL$|S3_|FETCH_|WEBHOOK_|MAX_)/;
+const PASSED = /^(JOB_|SWEEP_|TEMP_|STORAGE_URL$|S3_|FETCH_|WEBHOOK_|MAX_|ALLOW_|PROXY_|IMAGE_)/;
 const passed = Object.fromEntries(Object.entries(process.env).filter(([name]) => PASSED.test(name)));
 const config = loadConfig({ ...passed, DATABASE_URL: process.env.DATABASE_URL, DATA_DIR: dataDir, LOG_LEVEL: process.env.CHILD_LOG_LEVEL ?? 'warn', WORKER_CONCURRENCY: process.env.CONCURRENCY ?? '8' });
 const runtime = await startRuntime(config, 'work', createLogger(config, process.stderr));
