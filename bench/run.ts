@@ -7,6 +7,7 @@ import { benchThumbnails, printThumbnails } from './thumbnails.js';
 import { benchUploadMemory, printUploadMemory } from './upload-memory.js';
 import { benchFetchIngest, printFetchIngest } from './fetch-ingest.js';
 import { benchRecovery, printRecovery } from './recovery.js';
+import { benchFanout, printFanout } from './fanout.js';
 
 const only = process.argv.slice(2);
 const wanted = (name: string) => only.length === 0 || only.includes(name);
@@ -33,4 +34,7 @@ if (wanted('fetch')) {
 }
 if (wanted('recovery')) {
   printRecovery(await benchRecovery(Number(process.env.BENCH_RECOVERY_RUNS ?? 5)));
+}
+if (wanted('fanout')) {
+  printFanout(await benchFanout());
 }

@@ -4,6 +4,7 @@
 // on from there, so nothing committed is skipped, whatever was missed while
 // the LISTEN connection was down (it reads on at every reconnect). Subscribers
 // may resume from their own last number, replayed from the log.
+import { setMaxListeners } from 'node:events';
 import { createPubSub, Repeater } from 'graphql-yoga';
 import type postgres from 'postgres';
 import type { Logger } from '../logger.js';
@@ -48,10 +49,17 @@ interface Cursor {
 
 const REPLAY_BATCH = 500;
 
+/** Thousands of an account's subscribers listen on one key by design; Node's leak warning at 11 would be noise. */
+function manyListenerTarget(): EventTarget {
+  const target = new EventTarget();
+  setMaxListeners(0, target);
+  return target;
+}
+
 export class EventBridge {
   // Keys are `${accountId}:${topic}`: the account is part of the routing key, so a
   // subscriber can only ever be handed its own account's events.
-  private readonly pubsub = createPubSub<Record<string, [LiveEvent]>>();
+  private readonly pubsub = createPubSub<Record<string, [LiveEvent]>>({ eventTarget: manyListenerTarget() });
   private readonly cursors = new Map<string, Cursor>();
   private readonly unlisten: (() => Promise<void> | void)[] = [];
   private started = false;
