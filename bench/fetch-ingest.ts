@@ -29,7 +29,7 @@ function wavHeader(dataBytes: number): Buffer {
 }
 
 /** Serves GET /<bytes>.wav (Range-aware for the probe) without ever holding the file. */
-async function mediaServer(): Promise<{ url(total: number): string; close(): Promise<void> }> {
+export async function mediaServer(): Promise<{ url(total: number): string; close(): Promise<void> }> {
   const filler = Buffer.alloc(256 * 1024, 0x11);
   const server = http.createServer((req, res) => {
     const total = Number(/^\/(\d+)\.wav$/.exec(req.url ?? '')?.[1] ?? 0);

@@ -8,6 +8,7 @@ import { benchUploadMemory, printUploadMemory } from './upload-memory.js';
 import { benchFetchIngest, printFetchIngest } from './fetch-ingest.js';
 import { benchRecovery, printRecovery } from './recovery.js';
 import { benchFanout, printFanout } from './fanout.js';
+import { benchDownloadTasks, printDownloadTasks } from './download-tasks.js';
 
 const only = process.argv.slice(2);
 const wanted = (name: string) => only.length === 0 || only.includes(name);
@@ -31,6 +32,9 @@ if (wanted('thumbnails')) {
 }
 if (wanted('fetch')) {
   printFetchIngest(await benchFetchIngest(Number(process.env.BENCH_FETCH_MB ?? 500)));
+}
+if (wanted('download')) {
+  printDownloadTasks(await benchDownloadTasks(Number(process.env.BENCH_DOWNLOAD_MB ?? 500), Number(process.env.BENCH_DOWNLOAD_TASKS ?? 100)));
 }
 if (wanted('recovery')) {
   printRecovery(await benchRecovery(Number(process.env.BENCH_RECOVERY_RUNS ?? 5)));
