@@ -1,5 +1,6 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { GraphQLError, type DefinitionNode, type GraphQLSchema } from 'graphql';
+import { execute, GraphQLError, subscribe, type DefinitionNode, type GraphQLSchema } from 'graphql';
+import { useEngine } from '@envelop/core';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '../errors.js';
@@ -93,6 +94,10 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services, r
     landingPage: false,
     logging: false,
     plugins: [
+      // graphql-js's executor: yoga's default one writes each field of an object as its
+      // resolver settles, so async fields (signed links) came out of query order,
+      // against the spec (test/platform/field-order.test.ts).
+      useEngine({ execute, subscribe }),
       armor,
       metricsPlugin(services),
       useEventIds(),
