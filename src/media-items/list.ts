@@ -1,6 +1,6 @@
 // The list/search query: one statement for the page and its total.
-import { and, asc, desc, eq, gte, ilike, like, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../platform/db/client.js';
+import type postgres from 'postgres';
+import { rawSelect } from '../platform/db/raw-select.js';
 import { ValidationError } from '../platform/errors.js';
 import { mediaItems, type MediaItem } from './tables.js';
 import { checkMimePattern } from './validation.js';
@@ -33,45 +33,44 @@ export interface ListPage {
 }
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+const selectItem = rawSelect(mediaItems);
 
-export function listWhere(accountId: string, o: ListOptions, now = Date.now()): SQL {
+/** The filters as postgres.js fragments; every one is scoped to the account. */
+function listWhere(sql: postgres.Sql, accountId: string, o: ListOptions, now = Date.now()): postgres.PendingQuery<postgres.Row[]> {
   const startTime = o.startTime ?? new Date(now - WEEK_MS);
   if (o.endTime && startTime > o.endTime) throw new ValidationError('startTime', 'must not be after endTime');
-  const where: (SQL | undefined)[] = [eq(mediaItems.accountId, accountId), gte(mediaItems.timeCreated, startTime)];
-  if (o.endTime) where.push(lte(mediaItems.timeCreated, o.endTime));
-  if (o.search) {
-    const pattern = `%${escapeLike(o.search)}%`;
-    where.push(or(ilike(mediaItems.title, pattern), ilike(mediaItems.description, pattern), ilike(mediaItems.originalFileName, pattern)));
-  }
+  const empty = sql``;
+  let mime = empty;
   if (o.mimeType) {
     checkMimePattern(o.mimeType);
     const m = o.mimeType.trim().toLowerCase();
-    if (m !== '*' && m !== '*/*') where.push(m.endsWith('/*') ? like(mediaItems.mimeType, `${escapeLike(m.slice(0, -1))}%`) : eq(mediaItems.mimeType, m));
+    if (m !== '*' && m !== '*/*') mime = m.endsWith('/*') ? sql`and mime_type like ${`${escapeLike(m.slice(0, -1))}%`}` : sql`and mime_type = ${m}`;
   }
-  if (o.public != null) where.push(eq(mediaItems.public, o.public));
-  return and(...where)!;
+  const pattern = o.search ? `%${escapeLike(o.search)}%` : undefined;
+  return sql`account_id = ${accountId} and time_created >= ${startTime.toISOString()}
+    ${o.endTime ? sql`and time_created <= ${o.endTime.toISOString()}` : empty}
+    ${pattern ? sql`and (title ilike ${pattern} or description ilike ${pattern} or original_file_name ilike ${pattern})` : empty}
+    ${mime}
+    ${o.public != null ? sql`and public = ${o.public}` : empty}`;
 }
 
-export async function listPage(db: Db, accountId: string, o: ListOptions): Promise<ListPage> {
+/** One statement for the page and its total (a second only past the last page). */
+export async function listPage(sql: postgres.Sql, accountId: string, o: ListOptions): Promise<ListPage> {
   const pageSize = o.pageSize ?? DEFAULT_PAGE_SIZE;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) throw new ValidationError('pageSize', `must be between 1 and ${MAX_PAGE_SIZE}`);
   const pageIndex = o.pageIndex ?? 0;
   if (!Number.isSafeInteger(pageIndex) || pageIndex < 0) throw new ValidationError('pageIndex', 'must be 0 or more');
   const offset = o.offset ?? pageIndex * pageSize;
-  const where = listWhere(accountId, o);
-  const dir = o.order === 'ASCENDING' ? asc : desc;
-  const rows = await db
-    .select({ item: mediaItems, total: sql<number>`count(*) over()`.mapWith(Number) })
-    .from(mediaItems)
-    .where(where)
-    .orderBy(dir(mediaItems.timeCreated), dir(mediaItems.id))
-    .limit(pageSize)
-    .offset(offset);
-  let totalCount = rows[0]?.total;
+  const order = o.order === 'ASCENDING' ? sql`time_created asc, id asc` : sql`time_created desc, id desc`;
+  const rows = await sql`
+    select ${sql.unsafe(selectItem.columns)}, count(*) over() as total_matching
+    from media_items where ${listWhere(sql, accountId, o)}
+    order by ${order} limit ${pageSize} offset ${offset}`;
+  let totalCount = rows[0] ? Number(rows[0].total_matching) : undefined;
   if (totalCount === undefined) {
     // Past the last page the window function has no row to ride on.
-    const [row] = await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(mediaItems).where(where);
-    totalCount = row?.n ?? 0;
+    const [row] = await sql`select count(*)::int as n from media_items where ${listWhere(sql, accountId, o)}`;
+    totalCount = Number(row?.n ?? 0);
   }
-  return { items: rows.map((r) => r.item), totalCount, offset, pageIndex: Math.floor(offset / pageSize), pageSize };
+  return { items: rows.map((r) => selectItem.map(r)), totalCount, offset, pageIndex: Math.floor(offset / pageSize), pageSize };
 }

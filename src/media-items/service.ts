@@ -1,5 +1,6 @@
 // The media library: the only writer of media_items. Every method is scoped by
 // the caller's account; another account's id behaves like a missing one.
+import type postgres from 'postgres';
 import { randomUUID } from 'node:crypto';
 import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Config } from '../platform/config.js';
@@ -12,14 +13,14 @@ import type { Logger } from '../platform/logger.js';
 import type { JobQueue } from '../platform/queue/queue.js';
 import { ObjectTooLargeError } from '../platform/storage/errors.js';
 import { resolveSigningSecret, type Storage } from '../platform/storage/setup.js';
-import { objectKey as storageKey } from '../platform/storage/keys.js';
+import { linkLifetime, objectKey as storageKey } from '../platform/storage/keys.js';
 import { isUuid } from '../platform/ids.js';
 import { listPage, type ListOptions, type ListPage } from './list.js';
 import { signDownload } from './signing.js';
 import { mediaItems, type MediaItem } from './tables.js';
 import { runThumbnail } from './thumbnails.js';
 import { fileStream, inspectHead, peek } from './upload.js';
-import { checkMaxDownloads, checkMimeType, checkText, linkSeconds, TEXT_FIELDS } from './validation.js';
+import { checkMaxDownloads, checkMimeType, checkText, TEXT_FIELDS } from './validation.js';
 
 /** An object already in storage that becomes a media item (see createFromStoredObject). */
 export interface StoredMediaObject {
@@ -62,7 +63,7 @@ export interface DownloadAccess {
 }
 
 export interface MediaItemDeps {
-  database: { db: Db };
+  database: { db: Db; sql: postgres.Sql };
   config: Config;
   storage: Pick<Storage, 'driver' | 'forUrl'>;
   images: ImageWork;
@@ -186,7 +187,7 @@ export class MediaItemService {
   }
 
   list(accountId: string, options: ListOptions): Promise<ListPage> {
-    return listPage(this.db, accountId, options);
+    return listPage(this.deps.database.sql, accountId, options);
   }
 
   async update(accountId: string, id: string | null, input: MediaItemUpdate, sentId: string = id ?? ''): Promise<MediaItem> {
@@ -264,11 +265,11 @@ export class MediaItemService {
   }
 
   signedDownloadUrl(item: MediaItem, expiresIn?: number | null) {
-    return signDownload(this.deps.config.publicUrl, this.signingSecret, item.id, linkSeconds(expiresIn));
+    return signDownload(this.deps.config.publicUrl, this.signingSecret, item.id, linkLifetime(expiresIn));
   }
 
   async thumbnailUrl(item: MediaItem, expiresIn?: number | null) {
-    const seconds = linkSeconds(expiresIn);
+    const seconds = linkLifetime(expiresIn);
     if (!item.thumbnailKey) return null;
     return this.deps.storage.forUrl(item.storageLocation).signedGetUrl(item.thumbnailKey, { expiresInSeconds: seconds, contentType: 'image/webp' });
   }
