@@ -1,16 +1,17 @@
 // Signed download links for /media/:id, so a link can be handed to someone
 // without an API key. The signature covers the item id and the expiry.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { hmacSha256 } from '../platform/hmac.js';
 
 
 function mac(secret: string, id: string, expires: number): Buffer {
-  return createHmac('sha256', secret).update(`media-item-download-v1\n${id}\n${expires}`).digest();
+  return hmacSha256(secret, `media-item-download-v1\n${id}\n${expires}`);
 }
 
 export function signDownload(publicUrl: string, secret: string, id: string, expiresInSeconds: number, now = Date.now()): { url: string; expiresAt: Date } {
   const expires = Math.floor(now / 1000) + expiresInSeconds;
   const sig = mac(secret, id, expires).toString('hex');
-  return { url: `${publicUrl.replace(/\/$/, '')}/media/${id}?expires=${expires}&sig=${sig}`, expiresAt: new Date(expires * 1000) };
+  return { url: `${publicUrl.endsWith('/') ? publicUrl.slice(0, -1) : publicUrl}/media/${id}?expires=${expires}&sig=${sig}`, expiresAt: new Date(expires * 1000) };
 }
 
 /** true only for an unexpired link signed for this id. */

@@ -1,7 +1,6 @@
 // Input rules shared by GraphQL and the download route; each failure names its field.
 import { ValidationError } from '../platform/errors.js';
 import { isValidMimePattern } from '../platform/net/sniff.js';
-import { LINK_DEFAULT_SECONDS as DEFAULT_LINK_SECONDS, LINK_MAX_SECONDS as MAX_LINK_SECONDS } from '../platform/storage/keys.js';
 
 const TEXT_LIMITS = { title: 500, description: 5000, metadataPrimary: 5000, metadataSecondary: 5000 } as const;
 export type TextField = keyof typeof TEXT_LIMITS;
@@ -24,10 +23,3 @@ export function checkMimePattern(value: string): void {
   if (!isValidMimePattern(value)) throw new ValidationError('mimeType', `"${value}" is not a MIME type or pattern like image/*`);
 }
 
-export function linkSeconds(expiresIn: number | null | undefined): number {
-  const seconds = expiresIn ?? DEFAULT_LINK_SECONDS;
-  if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > MAX_LINK_SECONDS) {
-    throw new ValidationError('expiresInSeconds', `must be between 1 and ${MAX_LINK_SECONDS} seconds`);
-  }
-  return seconds;
-}

@@ -3,7 +3,7 @@ import { builder } from '../../platform/graphql/builder.js';
 import type { GraphQLContext } from '../../platform/graphql/context.js';
 import type { SignedUrl } from '../../platform/storage/driver.js';
 import { ENTITY_TYPE_NAMES, ENTITY_TYPES, entityIdFormat, type EntityType } from '../entity-types.js';
-import { LINK_DEFAULT_SECONDS, linkLifetimeArgs } from '../../platform/graphql/link-lifetime.js';
+import { linkLifetime, linkLifetimeArgs } from '../../platform/graphql/link-lifetime.js';
 import { files, FILE_STATUSES, type FileRow } from '../tables.js';
 import { JobRef } from '../../jobs/graphql.js';
 import { registerJobKind } from '../../jobs/kinds.js';
@@ -27,7 +27,7 @@ export const unix = (date: Date) => Math.floor(date.getTime() / 1000);
 // file, kind and lifetime within one operation.
 const signed = new WeakMap<GraphQLContext, Map<string, Promise<SignedUrl | null>>>();
 function link(ctx: GraphQLContext, file: FileRow, kind: 'download' | 'thumbnail', seconds: number | null | undefined) {
-  const lifetime = seconds ?? LINK_DEFAULT_SECONDS;
+  const lifetime = linkLifetime(seconds);
   let cache = signed.get(ctx);
   if (!cache) signed.set(ctx, (cache = new Map()));
   const key = `${file.id}:${file.status}:${kind}:${lifetime}`;

@@ -1,5 +1,6 @@
 // Shared validation so every driver accepts and rejects the same keys, ranges
 // and expiries.
+import { ValidationError } from '../errors.js';
 import { InvalidKeyError, InvalidRangeError, InvalidSignedUrlOptionsError } from './errors.js';
 
 const MAX_KEY_BYTES = 1024;
@@ -70,4 +71,13 @@ export function attachmentDisposition(fileName: string): string {
   const ascii = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
   const encoded = encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+/** The link lifetime a caller asked for (default one hour), checked. */
+export function linkLifetime(expiresInSeconds: number | null | undefined): number {
+  const seconds = expiresInSeconds ?? LINK_DEFAULT_SECONDS;
+  if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > LINK_MAX_SECONDS) {
+    throw new ValidationError('expiresInSeconds', `must be a whole number of seconds from 1 to ${LINK_MAX_SECONDS}`);
+  }
+  return seconds;
 }

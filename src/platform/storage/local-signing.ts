@@ -1,7 +1,8 @@
 // HMAC-signed links for objects the gateway serves itself (local driver).
 // The signature covers the method, the key and every other query parameter,
 // so changing any of them (filename, type, length, expiry) invalidates it.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { hmacSha256 } from '../hmac.js';
 
 export const LOCAL_OBJECTS_PATH = '/objects/';
 
@@ -25,31 +26,35 @@ export function encodeKeyPath(key: string): string {
   return key.split('/').map(encodeURIComponent).join('/');
 }
 
+/** The signed parameters, already in the canonical (name-sorted) order. */
 function toEntries(params: LocalLinkParams): [string, string][] {
-  const entries: [string, string][] = [
-    ['method', params.method],
-    ['expires', String(params.expires)],
-  ];
+  const entries: [string, string][] = [['expires', String(params.expires)]];
   if (params.filename !== undefined) entries.push(['filename', params.filename]);
-  if (params.type !== undefined) entries.push(['type', params.type]);
   if (params.length !== undefined) entries.push(['length', String(params.length)]);
+  entries.push(['method', params.method]);
+  if (params.type !== undefined) entries.push(['type', params.type]);
   return entries;
 }
 
-function signature(secret: string, key: string, entries: [string, string][]): Buffer {
+const byName = ([a]: [string, string], [b]: [string, string]) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** `sorted` must be in name order: both toEntries and the verifier's sort give it. */
+function signature(secret: string, key: string, sorted: [string, string][]): Buffer {
   // Encoding each part keeps the payload unambiguous whatever the values hold.
-  const canonical = [...entries]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`);
-  const payload = ['media-gateway-local-v1', encodeURIComponent(key), ...canonical].join('\n');
-  return createHmac('sha256', secret).update(payload).digest();
+  let payload = `media-gateway-local-v1\n${encodeURIComponent(key)}`;
+  for (const [k, v] of sorted) payload += `\n${k}=${encodeURIComponent(v)}`;
+  return hmacSha256(secret, payload);
 }
 
 export function signLocalUrl(publicUrl: string, secret: string, key: string, params: LocalLinkParams): string {
-  const entries = toEntries(params);
-  const query = new URLSearchParams(entries);
-  query.set('sig', signature(secret, key, entries).toString('hex'));
-  return `${publicUrl.replace(/\/$/, '')}${LOCAL_OBJECTS_PATH}${encodeKeyPath(key)}?${query.toString()}`;
+  const sig = signature(secret, key, toEntries(params)).toString('hex');
+  // The query reads method, expires, then the optional parts; its order is not signed.
+  let query = `method=${params.method}&expires=${params.expires}`;
+  if (params.filename !== undefined) query += `&filename=${encodeURIComponent(params.filename)}`;
+  if (params.type !== undefined) query += `&type=${encodeURIComponent(params.type)}`;
+  if (params.length !== undefined) query += `&length=${params.length}`;
+  const base = publicUrl.endsWith('/') ? publicUrl.slice(0, -1) : publicUrl;
+  return `${base}${LOCAL_OBJECTS_PATH}${encodeKeyPath(key)}?${query}&sig=${sig}`;
 }
 
 export type VerifyResult =
@@ -81,7 +86,7 @@ export function verifyLocalUrl(
   }
   if (!sig) return invalid('The link is not signed');
   if (!/^[0-9a-f]{64}$/.test(sig)) return invalid('Malformed signature');
-  const expected = signature(secret, key, entries);
+  const expected = signature(secret, key, entries.sort(byName));
   if (!timingSafeEqual(expected, Buffer.from(sig, 'hex'))) return invalid('Signature does not match');
 
   // Past this point the parameters are the ones the gateway signed.
